@@ -1,0 +1,93 @@
+"""Composition root of the window: services, controllers, one qasync loop, orderly shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+import traceback
+
+from assistant_app.resources import resource
+
+log = logging.getLogger("assistant_app")
+
+
+def _install_excepthook() -> None:
+    """Uncaught errors (including those raised in Qt slots) are logged, never silently lost."""
+    previous = sys.excepthook
+
+    def hook(exc_type, exc, tb) -> None:
+        log.error("uncaught error:\n%s", "".join(traceback.format_exception(exc_type, exc, tb)))
+        if previous is not None and previous is not sys.__excepthook__:
+            previous(exc_type, exc, tb)
+
+    sys.excepthook = hook
+
+
+async def _main(app) -> int:
+    from assistant_app.core.context import AppContext
+    from assistant_app.ui.chat_controller import ChatController
+    from assistant_app.ui.main_window import MainWindow
+    from assistant_app.ui.provider_controller import ProviderController
+
+    ctx = AppContext.create()
+    window = MainWindow()
+    chat = ChatController(ctx, window)
+    providers = ProviderController(ctx, window, chat)
+    closed = asyncio.Event()
+    window.closing.connect(closed.set)
+    app.aboutToQuit.connect(closed.set)  # may fire twice (qasync); setting an Event twice is harmless
+    if sys.platform != "win32":
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, window.close)
+        asyncio.get_running_loop().add_signal_handler(signal.SIGINT, window.close)
+
+    if ctx.settings.window_geometry:
+        from PySide6.QtCore import QByteArray
+
+        window.restoreGeometry(QByteArray.fromBase64(ctx.settings.window_geometry.encode()))
+    chat.refresh_list()
+    chat.new_conversation()
+    window.show()
+    providers.start()
+    log.info("window shown (%d conversations)", ctx.store.count_conversations())
+
+    await closed.wait()
+
+    # Orderly shutdown: stop streaming (the partial reply is saved), end tasks, close HTTP, close DB.
+    ctx.settings.window_geometry = bytes(window.saveGeometry().toBase64()).decode()
+    try:
+        ctx.save_settings()
+    except OSError as exc:
+        log.warning("could not save settings: %s", exc)
+    chat.stop()
+    if chat._task is not None:
+        await asyncio.gather(chat._task, return_exceptions=True)
+    await providers.shutdown()
+    await ctx.aclose()
+    ctx.close()
+    return 0
+
+
+def run_gui() -> int:
+    os.environ.setdefault("QT_API", "pyside6")  # qasync picks its binding from this
+    import qasync
+    from PySide6.QtGui import QIcon
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(sys.argv)
+    app.setApplicationName("assistant-app")
+    app.setApplicationDisplayName("Assistant")
+    app.setOrganizationName("assistant-app")
+    app.setDesktopFileName("assistant-app")
+    icon = resource("icons", "assistant-app.svg")
+    if icon.exists():
+        app.setWindowIcon(QIcon(str(icon)))
+    app.setQuitOnLastWindowClosed(False)
+    _install_excepthook()
+
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    with loop:
+        return loop.run_until_complete(_main(app))

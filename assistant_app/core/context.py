@@ -1,0 +1,108 @@
+"""The Qt-free services of one app process, shared by the window and the CLI."""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from assistant_app.api.client import OpenAIClient, make_http_client
+from assistant_app.api.redact import RedactingFilter
+from assistant_app.core.chat import ChatOptions, ChatService
+from assistant_app.core.paths import AppPaths, app_paths
+from assistant_app.core.providers import endpoint_for
+from assistant_app.core.secrets import SecretStore
+from assistant_app.core.settings import ProviderProfile, Settings, load_settings, save_settings
+from assistant_app.core.store import Store
+
+
+def setup_logging(paths: AppPaths, level: int = logging.INFO) -> None:
+    """Rotating log file in the logs directory; every handler redacts secrets."""
+    root = logging.getLogger()
+    if any(getattr(h, "_assistant_app", False) for h in root.handlers):
+        return
+    handler = logging.handlers.RotatingFileHandler(
+        paths.logs / "assistant-app.log", maxBytes=1_000_000, backupCount=3, encoding="utf-8"
+    )
+    handler._assistant_app = True  # type: ignore[attr-defined]
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactingFilter())
+    root.addHandler(handler)
+    root.setLevel(level)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+
+
+@dataclass
+class AppContext:
+    paths: AppPaths
+    settings: Settings
+    store: Store
+    secrets: SecretStore
+    http: httpx.AsyncClient | None = None
+    _clients: dict[Any, OpenAIClient] = field(default_factory=dict)
+
+    @classmethod
+    def create(cls, *, secrets: SecretStore | None = None, log: bool = True) -> AppContext:
+        paths = app_paths().ensure()
+        if log:
+            setup_logging(paths)
+        settings = load_settings(paths.settings_file)
+        store = Store(paths.database)
+        return cls(paths=paths, settings=settings, store=store, secrets=secrets or SecretStore())
+
+    def save_settings(self) -> None:
+        save_settings(self.paths.settings_file, self.settings)
+
+    @property
+    def provider(self) -> ProviderProfile:
+        return self.settings.provider()
+
+    def http_client(self) -> httpx.AsyncClient:
+        """The one shared AsyncClient (created on first use, on the running loop)."""
+        if self.http is None:
+            self.http = make_http_client(self.settings.read_timeout)
+        return self.http
+
+    def client(self, profile: ProviderProfile | None = None) -> OpenAIClient:
+        """A client for the active (or given) provider; all share one httpx.AsyncClient."""
+        profile = profile or self.provider
+        endpoint = endpoint_for(profile, self.secrets)
+        key = (endpoint, self.settings.max_retries, self.settings.read_timeout)
+        client = self._clients.get(key)
+        if client is None:
+            self._clients.clear()
+            client = OpenAIClient(
+                endpoint,
+                http=self.http_client(),
+                max_retries=self.settings.max_retries,
+                read_timeout=self.settings.read_timeout,
+            )
+            self._clients[key] = client
+        return client
+
+    def chat_service(self) -> ChatService:
+        return ChatService(self.store, self.client)
+
+    def default_options(self) -> ChatOptions:
+        s = self.settings
+        model = self.provider.default_model or s.default_model
+        return ChatOptions(
+            model=model,
+            system_prompt=s.system_prompt,
+            temperature=s.temperature,
+            top_p=s.top_p,
+            max_tokens=s.max_tokens,
+        )
+
+    async def aclose(self) -> None:
+        if self.http is not None:
+            await self.http.aclose()
+            self.http = None
+        self._clients.clear()
+
+    def close(self) -> None:
+        self.store.close()
