@@ -26,6 +26,36 @@ def _install_excepthook() -> None:
     sys.excepthook = hook
 
 
+def _close_on_signals(window) -> None:
+    """SIGTERM/SIGINT close the window (so the partial reply is saved), even while Qt sleeps.
+
+    Python runs signal handlers only when the interpreter gets control; Qt's event loop can wait
+    in C for a long time, so a wake-up fd tied to a QSocketNotifier hands control back at once.
+    """
+    from PySide6.QtCore import QSocketNotifier
+
+    if sys.platform == "win32":
+        return
+    import socket
+
+    reader, writer = socket.socketpair()
+    reader.setblocking(False)
+    writer.setblocking(False)
+    signal.set_wakeup_fd(writer.fileno())
+    notifier = QSocketNotifier(reader.fileno(), QSocketNotifier.Type.Read, window)
+
+    def drain() -> None:
+        try:
+            reader.recv(64)
+        except OSError:
+            pass
+
+    notifier.activated.connect(drain)
+    window._signal_sockets = (reader, writer, notifier)  # keep alive with the window
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: window.close())
+
+
 async def _main(app) -> int:
     from assistant_app.core.context import AppContext
     from assistant_app.ui.chat_controller import ChatController
@@ -39,9 +69,7 @@ async def _main(app) -> int:
     closed = asyncio.Event()
     window.closing.connect(closed.set)
     app.aboutToQuit.connect(closed.set)  # may fire twice (qasync); setting an Event twice is harmless
-    if sys.platform != "win32":
-        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, window.close)
-        asyncio.get_running_loop().add_signal_handler(signal.SIGINT, window.close)
+    _close_on_signals(window)
 
     if ctx.settings.window_geometry:
         from PySide6.QtCore import QByteArray
