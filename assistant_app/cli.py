@@ -11,7 +11,11 @@ from assistant_app import __version__
 
 # Feature modules that add subcommands: each has ``register(subparsers)`` which adds its parsers
 # and sets ``handler=<callable(args) -> int>`` as a default. They must be cheap to import.
-COMMAND_MODULES: list[str] = []
+COMMAND_MODULES: list[str] = [
+    "assistant_app.commands.usage",
+    "assistant_app.commands.images",
+    "assistant_app.commands.audio",
+]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -25,6 +29,7 @@ def _parser() -> argparse.ArgumentParser:
     chat.add_argument("--system", "-s", help="system prompt")
     chat.add_argument("--conversation", "-c", type=int, help="continue this conversation id")
     chat.add_argument("--provider", help="provider id from settings (default: the active one)")
+    chat.add_argument("--image", "-i", action="append", metavar="FILE", help="attach an image (repeatable)")
 
     export = sub.add_parser("export", help="print conversations as Markdown or JSON")
     export.add_argument("--format", "-f", choices=["markdown", "json"], default="markdown")
@@ -42,6 +47,16 @@ async def _chat(args: argparse.Namespace) -> int:
 
     ctx = AppContext.create()
     try:
+        attachments = None
+        if args.image:  # every image is checked before anything is stored or sent
+            from assistant_app.commands.images import attach_images
+            from assistant_app.media.images import ImageError
+
+            try:
+                attachments = attach_images(args.image, ctx.paths.attachments)
+            except ImageError as exc:
+                print(f"assistant-app: {exc}", file=sys.stderr)
+                return 2
         if args.provider:
             ctx.settings.active_provider = args.provider
         options = ctx.default_options()
@@ -62,8 +77,13 @@ async def _chat(args: argparse.Namespace) -> int:
             options.system_prompt = args.system
         if args.model or args.system is not None or args.conversation is None:
             ctx.store.update_conversation(conv.id, model=options.model, system_prompt=options.system_prompt)
+        if attachments:
+            from assistant_app.core.capabilities import model_can_see_images
+
+            if model_can_see_images(ctx.settings, options.model) is False:
+                print(f"assistant-app: warning: {options.model} may not accept images.", file=sys.stderr)
         service = ctx.chat_service()
-        user = service.add_user_message(conv.id, args.prompt, parent_id=parent)
+        user = service.add_user_message(conv.id, args.prompt, parent_id=parent, attachments=attachments)
 
         def on_retry(_mid: int, notice) -> None:
             print(

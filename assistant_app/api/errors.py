@@ -61,6 +61,19 @@ class ContextLengthError(BadRequestError):
     kind = "context_length"
 
 
+class ContentPolicyError(BadRequestError):
+    """The server refused the prompt or image under its content policy (``content_policy_violation``,
+    ``moderation_blocked``). Retrying the same request cannot help; rewording can."""
+
+    kind = "content_policy"
+
+
+class InvalidOptionsError(BadRequestError):
+    """Refused before sending: an option the chosen model does not support (size, quality, n...)."""
+
+    kind = "invalid_options"
+
+
 class ConflictError(APIError):
     retryable = True
     kind = "conflict"

@@ -17,6 +17,8 @@ from typing import Any
 from assistant_app.api import errors as E
 from assistant_app.api.chat import Finished, TextDelta, Usage, UsageReport, build_chat_request, stream_chat
 from assistant_app.api.client import OpenAIClient, RetryNotice
+from assistant_app.core.attachments import AttachmentError, AttachmentStore, is_stored_image
+from assistant_app.core.attachments import data_url as attachment_data_url
 from assistant_app.core.store import Message, NotFoundError, Store
 
 SAVE_INTERVAL = 0.5
@@ -58,13 +60,22 @@ class ChatOptions:
     max_tokens: int | None = None
 
 
-def message_payload(message: Message) -> dict[str, Any]:
-    """One stored message as a chat-completions message (text, plus images when attached)."""
-    images = [a for a in (message.attachments or []) if a.get("kind") == "image" and a.get("data_url")]
+def message_payload(message: Message, attachments: AttachmentStore | None = None) -> dict[str, Any]:
+    """One stored message as a chat-completions message (text, plus images when attached).
+
+    Images are read from the attachment store (default: the app's) and sent as data URLs. An image
+    whose file is gone becomes a short note instead of failing the whole request.
+    """
+    images = [a for a in (message.attachments or []) if is_stored_image(a)]
     if message.role == "user" and images:
         parts: list[dict[str, Any]] = [{"type": "text", "text": message.content}] if message.content else []
         for a in images:
-            parts.append({"type": "image_url", "image_url": {"url": a["data_url"], "detail": a.get("detail", "auto")}})
+            try:
+                url = attachment_data_url(a, attachments)
+            except AttachmentError:
+                parts.append({"type": "text", "text": f"[Image “{a.get('name', 'image')}” is unavailable.]"})
+                continue
+            parts.append({"type": "image_url", "image_url": {"url": url, "detail": a.get("detail", "auto")}})
         return {"role": "user", "content": parts}
     return {"role": message.role, "content": message.content}
 
@@ -196,7 +207,9 @@ class ChatService:
                 fields["finish_reason"] = finish
             self.store.update_message(reply.id, **fields)
 
-        stream = stream_chat(self._client(), body, on_retry=retrying)
+        # Tagged so the usage log links this call to the reply it produced.
+        client = self._client().tagged(conversation_id=reply.conversation_id, message_id=reply.id)
+        stream = stream_chat(client, body, on_retry=retrying)
         try:
             async for ev in stream:
                 if isinstance(ev, TextDelta):
@@ -225,6 +238,7 @@ class ChatService:
             error = E.APIError(f"Unexpected error: {type(exc).__name__}: {exc}")
         finally:
             await stream.aclose()
+            client.end_open_calls(error.kind if error is not None else "cancelled")
         if error is None:
             save(status)
             msg = self.store.get_message(reply.id)
