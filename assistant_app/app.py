@@ -117,5 +117,13 @@ def run_gui() -> int:
 
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
+    # qasync does not install asyncio's async-generator hooks; without them an abandoned generator
+    # (an HTTP body iterator) is finalised after the loop is gone and prints tracebacks at exit.
+    firstiter = getattr(loop, "_asyncgen_firstiter_hook", None)
+    finalizer = getattr(loop, "_asyncgen_finalizer_hook", None)
+    if firstiter is not None and finalizer is not None:
+        sys.set_asyncgen_hooks(firstiter=firstiter, finalizer=finalizer)
     with loop:
-        return loop.run_until_complete(_main(app))
+        rc = loop.run_until_complete(_main(app))
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        return rc

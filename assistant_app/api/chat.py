@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
 
@@ -123,48 +124,52 @@ async def stream_chat(
         nonlocal request_id
         request_id = headers.get("x-request-id")
 
-    async for event in client.stream_events(
+    events = client.stream_events(
         "POST", "/chat/completions", json=body, on_retry=on_retry, model=body.get("model"), on_headers=remember
-    ):
-        if event.event == "__json__":
-            try:
-                data = json.loads(event.data)
-            except ValueError:
-                raise E.MalformedStreamError("The server sent a reply that is not valid JSON.") from None
-            if "error" in data:
-                raise _stream_error(data["error"], request_id)
-            for item in _from_completion(data):
-                yield item
-            return
-        if not event.data:
-            continue
-        if event.data.startswith("[DONE]"):
-            done = True
-            break
-        try:
-            chunk = json.loads(event.data)
-        except ValueError:
-            raise E.MalformedStreamError(
-                "The server sent a garbled chunk mid-reply; the reply is incomplete.", request_id=request_id
-            ) from None
-        if not isinstance(chunk, dict):
-            raise E.MalformedStreamError("The server sent an unexpected chunk; the reply is incomplete.")
-        if chunk.get("error"):
-            raise _stream_error(chunk["error"], request_id)
-        for choice in chunk.get("choices") or []:
-            if not isinstance(choice, dict) or choice.get("index", 0) != 0:
+    )
+    async with aclosing(events):  # leaving the loop early ([DONE], an error) must close the response now
+        async for event in events:
+            if event.event == "__json__":
+                try:
+                    data = json.loads(event.data)
+                except ValueError:
+                    raise E.MalformedStreamError("The server sent a reply that is not valid JSON.") from None
+                if "error" in data:
+                    raise _stream_error(data["error"], request_id)
+                for item in _from_completion(data):
+                    yield item
+                return
+            if not event.data:
                 continue
-            delta = choice.get("delta") or {}
-            text = delta.get("content") or delta.get("refusal")
-            if text:
-                yield TextDelta(str(text))
-            if choice.get("finish_reason"):
-                finish = str(choice["finish_reason"])
-                if finish == "error":
-                    raise _stream_error(chunk.get("error") or "the generation failed", request_id)
-        usage = chunk.get("usage")
-        if isinstance(usage, dict):
-            yield UsageReport(Usage.from_json(usage))
+            if done:
+                continue  # read to the end so the connection is released cleanly
+            if event.data.startswith("[DONE]"):
+                done = True
+                continue
+            try:
+                chunk = json.loads(event.data)
+            except ValueError:
+                raise E.MalformedStreamError(
+                    "The server sent a garbled chunk mid-reply; the reply is incomplete.", request_id=request_id
+                ) from None
+            if not isinstance(chunk, dict):
+                raise E.MalformedStreamError("The server sent an unexpected chunk; the reply is incomplete.")
+            if chunk.get("error"):
+                raise _stream_error(chunk["error"], request_id)
+            for choice in chunk.get("choices") or []:
+                if not isinstance(choice, dict) or choice.get("index", 0) != 0:
+                    continue
+                delta = choice.get("delta") or {}
+                text = delta.get("content") or delta.get("refusal")
+                if text:
+                    yield TextDelta(str(text))
+                if choice.get("finish_reason"):
+                    finish = str(choice["finish_reason"])
+                    if finish == "error":
+                        raise _stream_error(chunk.get("error") or "the generation failed", request_id)
+            usage = chunk.get("usage")
+            if isinstance(usage, dict):
+                yield UsageReport(Usage.from_json(usage))
     if finish is None and not done:
         raise E.StreamInterruptedError(
             "The server ended the reply before it was finished; the reply is incomplete.", request_id=request_id
