@@ -137,7 +137,8 @@ class ChatController(QObject):
         if not model:
             return
         if self.conversation_id is not None:
-            self.ctx.store.update_conversation(self.conversation_id, model=model)
+            if self.ctx.store.get_conversation(self.conversation_id).model != model:
+                self.ctx.store.update_conversation(self.conversation_id, model=model)
         else:
             self._pending_model = model
 

@@ -1,0 +1,185 @@
+"""The sidebar: new conversation, search across all conversations, the list itself."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import QPoint, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+    QMessageBox,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+ID_ROLE = Qt.ItemDataRole.UserRole
+MESSAGE_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+@dataclass(frozen=True)
+class ConversationRow:
+    id: int
+    title: str
+    subtitle: str = ""
+
+
+@dataclass(frozen=True)
+class SearchRow:
+    conversation_id: int
+    message_id: int | None
+    title: str
+    snippet: str
+
+
+class ConversationList(QWidget):
+    conversationSelected = Signal(int)
+    searchHitSelected = Signal(int, int)  # conversation id, message id (-1: the title matched)
+    newRequested = Signal()
+    renameRequested = Signal(int, str)
+    deleteRequested = Signal(int)
+    searchChanged = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("sidebar")
+        self._current: int | None = None
+        self._searching = False
+
+        self.new_button = QPushButton("+  New chat", self)
+        self.new_button.setObjectName("newChatButton")
+        self.new_button.setAccessibleName("New conversation")
+        self.new_button.setToolTip("New conversation (Ctrl+N)")
+
+        self.search = QLineEdit(self)
+        self.search.setObjectName("searchEdit")
+        self.search.setAccessibleName("Search conversations")
+        self.search.setPlaceholderText("Search all conversations…")
+        self.search.setClearButtonEnabled(True)
+
+        self.list = QListWidget(self)
+        self.list.setObjectName("conversationList")
+        self.list.setAccessibleName("Conversations")
+        self.list.setUniformItemSizes(False)
+        self.list.setWordWrap(True)
+        self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
+
+        self.empty = QLabel("No conversations yet.", self)
+        self.empty.setObjectName("sidebarHint")
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty.setWordWrap(True)
+
+        top = QHBoxLayout()
+        top.addWidget(self.new_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 8, 8, 8)
+        layout.addLayout(top)
+        layout.addWidget(self.search)
+        layout.addWidget(self.list, 1)
+        layout.addWidget(self.empty)
+
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(150)
+        self._debounce.timeout.connect(lambda: self.searchChanged.emit(self.search.text().strip()))
+
+        self.new_button.clicked.connect(self.newRequested)
+        self.search.textChanged.connect(lambda _t: self._debounce.start())
+        self.list.itemClicked.connect(self._activated)
+        self.list.itemActivated.connect(self._activated)
+        self.list.customContextMenuRequested.connect(self._context_menu)
+
+    # -- content ----------------------------------------------------------------------------
+
+    def set_conversations(self, rows: list[ConversationRow], current: int | None = None) -> None:
+        self._searching = False
+        self._current = current
+        self.list.setUpdatesEnabled(False)
+        self.list.clear()
+        for row in rows:
+            item = QListWidgetItem(row.title or "New chat")
+            item.setData(ID_ROLE, row.id)
+            item.setToolTip(row.title)
+            self.list.addItem(item)
+            if row.id == current:
+                self.list.setCurrentItem(item)
+        self.list.setUpdatesEnabled(True)
+        self.empty.setText("No conversations yet.\nType a message to start one.")
+        self.empty.setVisible(not rows)
+
+    def set_search_results(self, rows: list[SearchRow], query: str) -> None:
+        self._searching = True
+        self.list.setUpdatesEnabled(False)
+        self.list.clear()
+        for row in rows:
+            snippet = " ".join(row.snippet.split())
+            item = QListWidgetItem(f"{row.title}\n{snippet}" if snippet else row.title)
+            item.setData(ID_ROLE, row.conversation_id)
+            item.setData(MESSAGE_ROLE, row.message_id if row.message_id is not None else -1)
+            item.setToolTip(snippet or row.title)
+            self.list.addItem(item)
+        self.list.setUpdatesEnabled(True)
+        self.empty.setText(f"Nothing found for “{query}”.")
+        self.empty.setVisible(not rows)
+
+    def is_searching(self) -> bool:
+        return self._searching
+
+    def select(self, conversation_id: int | None) -> None:
+        self._current = conversation_id
+        for i in range(self.list.count()):
+            item = self.list.item(i)
+            if item.data(ID_ROLE) == conversation_id and not self._searching:
+                self.list.setCurrentItem(item)
+                return
+        self.list.clearSelection()
+
+    def ids(self) -> list[int]:
+        return [self.list.item(i).data(ID_ROLE) for i in range(self.list.count())]
+
+    # -- interaction ------------------------------------------------------------------------
+
+    def _activated(self, item: QListWidgetItem) -> None:
+        cid = int(item.data(ID_ROLE))
+        if self._searching:
+            self.searchHitSelected.emit(cid, int(item.data(MESSAGE_ROLE)))
+        elif cid != self._current:
+            self._current = cid
+            self.conversationSelected.emit(cid)
+
+    def _context_menu(self, pos: QPoint) -> None:
+        item = self.list.itemAt(pos)
+        if item is None or self._searching:
+            return
+        cid = int(item.data(ID_ROLE))
+        menu = QMenu(self)
+        rename = menu.addAction("Rename…")
+        delete = menu.addAction("Delete…")
+        chosen = menu.exec(self.list.viewport().mapToGlobal(pos))
+        if chosen is rename:
+            self.prompt_rename(cid, item.text())
+        elif chosen is delete:
+            self.prompt_delete(cid, item.text())
+
+    def prompt_rename(self, conversation_id: int, current_title: str) -> None:
+        title, ok = QInputDialog.getText(self, "Rename conversation", "Title:", text=current_title)
+        if ok and title.strip():
+            self.renameRequested.emit(conversation_id, title.strip())
+
+    def prompt_delete(self, conversation_id: int, title: str) -> None:
+        answer = QMessageBox.question(
+            self,
+            "Delete conversation",
+            f"Delete “{title}” and all its messages? This cannot be undone.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            self.deleteRequested.emit(conversation_id)

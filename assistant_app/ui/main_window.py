@@ -1,0 +1,166 @@
+"""The main window: sidebar, conversation, composer, menus. It renders and emits intents only."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QSplitter,
+    QStackedWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from assistant_app.ui.composer import Composer
+from assistant_app.ui.conversation_list import ConversationList
+from assistant_app.ui.message_view import MessageView
+from assistant_app.ui.style import STYLESHEET
+
+
+class MainWindow(QMainWindow):
+    exportRequested = Signal(str, bool)  # format ("markdown" | "json"), all conversations?
+    settingsRequested = Signal()
+    conversationSettingsRequested = Signal()
+    modelChosen = Signal(str)
+    refreshModelsRequested = Signal()
+    closing = Signal()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setObjectName("mainWindow")
+        self.setWindowTitle("Assistant")
+        self.resize(1100, 760)
+        self.setStyleSheet(STYLESHEET)
+
+        self.sidebar = ConversationList(self)
+        self.messages = MessageView(self)
+        self.composer = Composer(self)
+
+        self.title = QLabel("New chat", self)
+        self.title.setObjectName("conversationTitle")
+        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.model_picker = QComboBox(self)
+        self.model_picker.setObjectName("modelPicker")
+        self.model_picker.setAccessibleName("Model")
+        self.model_picker.setEditable(True)
+        self.model_picker.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.model_picker.setMinimumWidth(220)
+        self.model_picker.setToolTip("Model for this conversation (list from the server's /models)")
+        self.conv_settings_button = QToolButton(self)
+        self.conv_settings_button.setObjectName("conversationSettingsButton")
+        self.conv_settings_button.setText("⚙")
+        self.conv_settings_button.setAccessibleName("Conversation settings")
+        self.conv_settings_button.setToolTip("System prompt, temperature, top_p, max tokens for this conversation")
+
+        header = QHBoxLayout()
+        header.setContentsMargins(16, 10, 12, 6)
+        header.addWidget(self.title, 1)
+        header.addWidget(self.model_picker)
+        header.addWidget(self.conv_settings_button)
+
+        chat_page = QWidget(self)
+        chat_page.setObjectName("chatPage")
+        chat_layout = QVBoxLayout(chat_page)
+        chat_layout.setContentsMargins(0, 0, 0, 0)
+        chat_layout.setSpacing(0)
+        chat_layout.addLayout(header)
+        chat_layout.addWidget(self.messages, 1)
+        chat_layout.addWidget(self.composer)
+
+        self.pages = QStackedWidget(self)
+        self.pages.addWidget(chat_page)
+        self.chat_page = chat_page
+
+        splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        splitter.addWidget(self.sidebar)
+        splitter.addWidget(self.pages)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([260, 840])
+        splitter.setChildrenCollapsible(False)
+        self.setCentralWidget(splitter)
+        self.splitter = splitter
+
+        self._build_menus()
+        self.model_picker.activated.connect(lambda _i: self.modelChosen.emit(self.model_picker.currentText().strip()))
+        self.model_picker.lineEdit().editingFinished.connect(self._model_edited)
+        self.conv_settings_button.clicked.connect(self.conversationSettingsRequested)
+        self.statusBar().setObjectName("statusBar")
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        new = QAction("&New chat", self)
+        new.setShortcut(QKeySequence.StandardKey.New)
+        new.triggered.connect(self.sidebar.newRequested)
+        file_menu.addAction(new)
+        file_menu.addSeparator()
+        for label, fmt, everything in (
+            ("Export conversation as &Markdown…", "markdown", False),
+            ("Export conversation as &JSON…", "json", False),
+            ("Export &all conversations as Markdown…", "markdown", True),
+            ("Export all conversations as JSO&N…", "json", True),
+        ):
+            action = QAction(label, self)
+            action.triggered.connect(lambda _c=False, f=fmt, a=everything: self.exportRequested.emit(f, a))
+            file_menu.addAction(action)
+        file_menu.addSeparator()
+        quit_action = QAction("&Quit", self)
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        file_menu.addAction(quit_action)
+
+        edit_menu = bar.addMenu("&Edit")
+        find = QAction("&Search conversations", self)
+        find.setShortcut(QKeySequence.StandardKey.Find)
+        find.triggered.connect(lambda: (self.sidebar.search.setFocus(), self.sidebar.search.selectAll()))
+        edit_menu.addAction(find)
+        settings = QAction("&Settings…", self)
+        settings.setShortcut(QKeySequence("Ctrl+,"))
+        settings.triggered.connect(self.settingsRequested)
+        edit_menu.addAction(settings)
+        conv = QAction("&Conversation settings…", self)
+        conv.triggered.connect(self.conversationSettingsRequested)
+        edit_menu.addAction(conv)
+        models = QAction("&Refresh model list", self)
+        models.triggered.connect(self.refreshModelsRequested)
+        edit_menu.addAction(models)
+
+        self.help_menu = bar.addMenu("&Help")
+
+    def _model_edited(self) -> None:
+        text = self.model_picker.currentText().strip()
+        if text:
+            self.modelChosen.emit(text)
+
+    # -- what the controller sets -------------------------------------------------------------
+
+    def show_page(self, widget: QWidget) -> None:
+        if self.pages.indexOf(widget) < 0:
+            self.pages.addWidget(widget)
+        self.pages.setCurrentWidget(widget)
+
+    def show_chat(self) -> None:
+        self.pages.setCurrentWidget(self.chat_page)
+
+    def set_models(self, models: list[str], current: str) -> None:
+        self.model_picker.blockSignals(True)
+        self.model_picker.clear()
+        names = list(models)
+        if current and current not in names:
+            names.insert(0, current)
+        self.model_picker.addItems(names)
+        self.model_picker.setCurrentText(current)
+        self.model_picker.blockSignals(False)
+
+    def set_title(self, title: str) -> None:
+        self.title.setText(title)
+        self.setWindowTitle(f"{title} — Assistant" if title else "Assistant")
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.closing.emit()
+        super().closeEvent(event)
