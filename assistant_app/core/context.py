@@ -11,12 +11,16 @@ import httpx
 
 from assistant_app.api.client import OpenAIClient, make_http_client
 from assistant_app.api.redact import RedactingFilter
+from assistant_app.core.budget import Budgets
 from assistant_app.core.chat import ChatOptions, ChatService
 from assistant_app.core.paths import AppPaths, app_paths
+from assistant_app.core.pricing import USER_FILE_NAME, PriceTable
 from assistant_app.core.providers import endpoint_for
+from assistant_app.core.ratelimit import CircuitBreaker, ProviderGuard, RateLimiter
 from assistant_app.core.secrets import SecretStore
 from assistant_app.core.settings import ProviderProfile, Settings, load_settings, save_settings
 from assistant_app.core.store import Store
+from assistant_app.core.usage import UsageLog
 
 
 def setup_logging(paths: AppPaths, level: int = logging.INFO) -> None:
@@ -44,6 +48,12 @@ class AppContext:
     secrets: SecretStore
     http: httpx.AsyncClient | None = None
     _clients: dict[Any, OpenAIClient] = field(default_factory=dict)
+    usage: UsageLog = field(init=False)
+    # Rate limiter + circuit breaker per provider id; they outlive the clients (settings changes).
+    guards: dict[str, ProviderGuard] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.usage = UsageLog(self.store, PriceTable.load(self.paths.config / USER_FILE_NAME))
 
     @classmethod
     def create(cls, *, secrets: SecretStore | None = None, log: bool = True) -> AppContext:
@@ -67,6 +77,18 @@ class AppContext:
             self.http = make_http_client(self.settings.read_timeout)
         return self.http
 
+    def guard_for(self, profile: ProviderProfile) -> ProviderGuard:
+        """The provider's guard; user limits come from ``settings.extra["rate_limits"][id]`` (rpm/tpm)."""
+        guard = self.guards.get(profile.id)
+        if guard is None:
+            limits = (self.settings.extra.get("rate_limits") or {}).get(profile.id) or {}
+            guard = ProviderGuard(
+                RateLimiter(rpm=limits.get("rpm"), tpm=limits.get("tpm")),
+                CircuitBreaker(profile.name or profile.id),
+            )
+            self.guards[profile.id] = guard
+        return guard
+
     def client(self, profile: ProviderProfile | None = None) -> OpenAIClient:
         """A client for the active (or given) provider; all share one httpx.AsyncClient."""
         profile = profile or self.provider
@@ -81,8 +103,13 @@ class AppContext:
                 max_retries=self.settings.max_retries,
                 read_timeout=self.settings.read_timeout,
             )
+            client.observers.append(self.usage.observer(profile.id))
+            client.guard = self.guard_for(profile)
             self._clients[key] = client
         return client
+
+    def budgets(self) -> Budgets:
+        return Budgets(self.settings, self.usage)
 
     def chat_service(self) -> ChatService:
         return ChatService(self.store, self.client)

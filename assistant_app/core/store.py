@@ -232,10 +232,55 @@ _V3 = (
     "CREATE INDEX IF NOT EXISTS messages_streaming ON messages(status) WHERE status = 'streaming'",
 )
 
+# One row per API call (core/usage.py). No foreign keys: spending outlives deleted conversations.
+# ``day`` is the local date of the call, so daily charts and monthly budgets need no date maths.
+_V4 = (
+    """CREATE TABLE IF NOT EXISTS usage_calls (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        started_at REAL NOT NULL,
+        day TEXT NOT NULL,
+        provider_id TEXT,
+        host TEXT,
+        path TEXT,
+        kind TEXT NOT NULL,
+        model TEXT,
+        response_model TEXT,
+        status TEXT NOT NULL,
+        http_status INTEGER,
+        ok INTEGER NOT NULL DEFAULT 0,
+        latency_ms REAL,
+        ttft_ms REAL,
+        request_id TEXT,
+        attempt INTEGER,
+        prompt_tokens INTEGER,
+        cached_tokens INTEGER,
+        completion_tokens INTEGER,
+        reasoning_tokens INTEGER,
+        image_tokens INTEGER,
+        audio_tokens INTEGER,
+        images INTEGER,
+        image_size TEXT,
+        image_quality TEXT,
+        audio_seconds REAL,
+        cost REAL,
+        error TEXT,
+        conversation_id INTEGER,
+        message_id INTEGER
+    )""",
+    "CREATE INDEX IF NOT EXISTS usage_calls_started ON usage_calls(started_at)",
+    # Covers the daily chart and the totals of a day range (no table reads over 100,000 rows).
+    "CREATE INDEX IF NOT EXISTS usage_calls_day ON usage_calls(day, model, cost, ok, prompt_tokens, "
+    "cached_tokens, completion_tokens, reasoning_tokens, images, audio_seconds)",
+    "CREATE INDEX IF NOT EXISTS usage_calls_provider_day ON usage_calls(provider_id, day, cost)",
+    "CREATE INDEX IF NOT EXISTS usage_calls_conversation ON usage_calls(conversation_id, message_id) "
+    "WHERE conversation_id IS NOT NULL",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "conversations and message tree", _V1),
     Migration(2, "full-text search over messages and titles", _V2),
     Migration(3, "usage metrics and sampling settings", _V3),
+    Migration(4, "usage log: one row per API call", _V4),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

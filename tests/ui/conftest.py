@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import qasync
+from PySide6.QtCore import QCoreApplication, QEvent
 from PySide6.QtWidgets import QAbstractButton, QWidget
 
 from assistant_app.core.context import AppContext
@@ -68,9 +68,9 @@ def button(parent: QWidget, accessible_name: str) -> QAbstractButton:
 
 
 @pytest.fixture
-def make_app(qapp, tmp_path: Path, monkeypatch) -> Iterator[Callable[..., App]]:
+def make_app(qloop, tmp_path: Path, monkeypatch) -> Iterator[Callable[..., App]]:
     made: list[App] = []
-    loop = qasync.QEventLoop(qapp, already_running=False)
+    loop = qloop
     asyncio.set_event_loop(loop)
 
     def make(*, key: str | None = "sk-ui-test-key-000", **server_options) -> App:
@@ -107,7 +107,7 @@ def make_app(qapp, tmp_path: Path, monkeypatch) -> Iterator[Callable[..., App]]:
         loop.run_until_complete(app.ctx.aclose())
         app.ctx.close()
         app.window.deleteLater()
+        # Delete the widgets now, while this test's loop still exists: deferred deletes left for the
+        # next test would run Qt callbacks of half-destroyed windows.
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
         app.server.stop()
-    loop.run_until_complete(loop.shutdown_asyncgens())
-    loop.close()
-    asyncio.set_event_loop(None)
