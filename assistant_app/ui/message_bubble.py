@@ -1,0 +1,452 @@
+"""One message in the transcript: the bubble (block widgets), its status line, meta line and actions.
+
+The widget never holds the reply's text as the source of truth: complete messages render from
+``MessageItem.content``; a streaming reply renders from a ``StreamBuffer`` the view feeds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QApplication,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from assistant_app.ui.markdown import render_segments, split_open_fence
+from assistant_app.ui.message_blocks import BlockStack, LiveCodeBlock, PlainBlock, create_block, segment_key
+from assistant_app.ui.message_model import MessageItem, StreamBuffer
+
+USER_BUBBLE_FRACTION = 0.78
+_ROLE_NAMES = {"user": "You", "assistant": "Assistant", "system": "System prompt"}
+
+
+def status_text(item: MessageItem) -> tuple[str, str]:
+    """(text, kind) of the status line; kind is "", "info", "warning" or "error"."""
+    error = (item.error or "").strip()
+    if item.status == "streaming":
+        return "Generating…", "info"
+    if item.status == "stopped":
+        return (f"Stopped — {error}" if error else "Stopped"), "warning"
+    if item.status == "incomplete":
+        if not error:
+            return "Incomplete — the reply was cut off", "warning"
+        if error.lower().startswith("incomplete"):
+            return error, "warning"
+        return f"Incomplete — {error}", "warning"
+    if item.status == "error":
+        return (error or "The request failed"), "error"
+    return "", ""
+
+
+class MessageWidget(QWidget):
+    """A transcript row. Emits intents; the view re-emits them with its public signals."""
+
+    regenerateRequested = Signal(int)
+    editSubmitted = Signal(int, str)
+    branchRequested = Signal(int)
+    retryRequested = Signal(int)
+    continueRequested = Signal(int)
+
+    def __init__(self, item: MessageItem, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("messageRow")
+        self.item = dataclasses.replace(item)
+        self.role = item.role if item.role in _ROLE_NAMES else "assistant"
+        self.setAccessibleName(_ROLE_NAMES[self.role])
+        self.blocks_created = 0  # block widgets made so far (tests check finished blocks are made once)
+        self._stream: StreamBuffer | None = None
+        self._rendered = 0  # finished blocks of the stream already turned into widgets
+        self._tail_label: PlainBlock | None = None
+        self._live_code: LiveCodeBlock | None = None
+        self._editor: QWidget | None = None
+        self._natural_width: int | None = None
+
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(16, 6, 16, 6)
+        outer.setSpacing(3)
+
+        self.bubble = QFrame(self)
+        self.bubble.setObjectName("messageBubble")
+        self.bubble.setProperty("role", self.role)
+        self._bubble_layout = QVBoxLayout(self.bubble)
+        if self.role == "assistant":
+            self._bubble_layout.setContentsMargins(0, 2, 0, 2)
+        else:
+            self._bubble_layout.setContentsMargins(14, 9, 14, 9)
+        self._bubble_layout.setSpacing(8)
+        if self.role == "system":
+            caption = QLabel("System prompt", self.bubble)
+            caption.setObjectName("systemCaption")
+            self._bubble_layout.addWidget(caption)
+        self._stack = BlockStack(self.bubble)
+        self._bubble_layout.addWidget(self._stack)
+
+        line = QHBoxLayout()
+        line.setContentsMargins(0, 0, 0, 0)
+        if self.role == "user":
+            line.addStretch(1)
+        line.addWidget(self.bubble, 0 if self.role == "user" else 1)
+        outer.addLayout(line)
+
+        self.status_label = QLabel(self)
+        self.status_label.setObjectName("messageStatus")
+        self.status_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.status_label.setWordWrap(True)
+        self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.status_label.setProperty("kind", "")
+        self.status_label.hide()
+        outer.addWidget(self.status_label)
+
+        self.meta_label = QLabel(self)
+        self.meta_label.setObjectName("messageMeta")
+        self.meta_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.meta_label.setWordWrap(True)
+        self.meta_label.hide()
+        outer.addWidget(self.meta_label)
+
+        self._build_actions(outer)
+        self._render_content(self.item.content)
+        self._update_decor()
+
+    # ------------------------------------------------------------------ actions bar
+    def _action(self, text: str, name: str, tip: str, parent: QWidget | None = None) -> QToolButton:
+        button = QToolButton(parent or self._actions)
+        button.setObjectName("messageAction")
+        button.setText(text)
+        button.setAccessibleName(name)
+        button.setToolTip(tip)
+        button.setCursor(Qt.CursorShape.PointingHandCursor)
+        if parent is None:
+            self._actions_layout.addWidget(button)
+        return button
+
+    def _build_actions(self, outer: QVBoxLayout) -> None:
+        self._actions = QWidget(self)
+        self._actions.setObjectName("messageActions")
+        self._actions_layout = QHBoxLayout(self._actions)
+        self._actions_layout.setContentsMargins(0, 0, 0, 0)
+        self._actions_layout.setSpacing(2)
+        if self.role == "user":
+            self._actions_layout.addStretch(1)
+
+        self._recover_box: QWidget | None = None  # Retry / Continue, created when first needed
+        self._branch_box: QWidget | None = None  # ‹ n/m ›, created when first needed
+
+        self.copy_button = self._action("Copy", "Copy message", "Copy the message as Markdown")
+        self.copy_button.clicked.connect(self.copy_to_clipboard)
+        self.regenerate_button: QToolButton | None = None
+        self.edit_button: QToolButton | None = None
+        if self.role == "assistant":
+            self.regenerate_button = self._action("Regenerate", "Regenerate reply", "Generate a new reply")
+            self.regenerate_button.clicked.connect(lambda: self.regenerateRequested.emit(self.item.id))
+        elif self.role == "user":
+            self.edit_button = self._action("Edit", "Edit message", "Edit and send again")
+            self.edit_button.clicked.connect(self.start_edit)
+        if self.role != "user":
+            self._actions_layout.addStretch(1)
+        self.layout().addWidget(self._actions)
+
+    def _ensure_recover_box(self) -> QWidget:
+        if self._recover_box is None:
+            box = QWidget(self._actions)
+            layout = QHBoxLayout(box)
+            layout.setContentsMargins(0, 0, 6, 0)
+            layout.setSpacing(6)
+            self.retry_button = QPushButton("Retry", box)
+            self.retry_button.setObjectName("recoverButton")
+            self.retry_button.setAccessibleName("Retry")
+            self.retry_button.setToolTip("Send the request again")
+            self.retry_button.clicked.connect(lambda: self.retryRequested.emit(self.item.id))
+            self.continue_button = QPushButton("Continue", box)
+            self.continue_button.setObjectName("recoverButton")
+            self.continue_button.setAccessibleName("Continue")
+            self.continue_button.setToolTip("Ask the model to continue this reply")
+            self.continue_button.clicked.connect(lambda: self.continueRequested.emit(self.item.id))
+            layout.addWidget(self.retry_button)
+            layout.addWidget(self.continue_button)
+            anchor = self._branch_box if self._branch_box is not None else self.copy_button
+            self._actions_layout.insertWidget(self._actions_layout.indexOf(anchor), box)
+            self._recover_box = box
+        return self._recover_box
+
+    def _ensure_branch_box(self) -> QWidget:
+        if self._branch_box is None:
+            box = QWidget(self._actions)
+            layout = QHBoxLayout(box)
+            layout.setContentsMargins(0, 0, 0, 0)
+            layout.setSpacing(0)
+            self.prev_button = self._action("‹", "Previous version", "Show the previous version", box)
+            self.branch_label = QLabel(box)
+            self.branch_label.setObjectName("branchLabel")
+            self.next_button = self._action("›", "Next version", "Show the next version", box)
+            self.prev_button.clicked.connect(lambda: self._branch(-1))
+            self.next_button.clicked.connect(lambda: self._branch(+1))
+            layout.addWidget(self.prev_button)
+            layout.addWidget(self.branch_label)
+            layout.addWidget(self.next_button)
+            self._actions_layout.insertWidget(self._actions_layout.indexOf(self.copy_button), box)
+            self._branch_box = box
+        return self._branch_box
+
+    def _branch(self, step: int) -> None:
+        ids = self.item.sibling_ids
+        if self.item.id not in ids:
+            return
+        target = ids.index(self.item.id) + step
+        if 0 <= target < len(ids):
+            self.branchRequested.emit(ids[target])
+
+    def copy_to_clipboard(self) -> None:
+        QApplication.clipboard().setText(self.text())
+
+    # ------------------------------------------------------------------ content
+    def text(self) -> str:
+        """The raw Markdown of this message (the stream buffer while streaming)."""
+        if self._stream is not None:
+            return self._stream.text()
+        return self.item.content
+
+    @property
+    def streaming(self) -> bool:
+        return self._stream is not None
+
+    @property
+    def blocks(self) -> list[QWidget]:
+        """The block widgets (prose, code, or the plain text of a user message), in order."""
+        return self._stack.blocks
+
+    def _render_content(self, text: str) -> None:
+        """Exact render of the whole text, reusing block widgets whose content is unchanged."""
+        if self.role != "assistant":
+            if self.blocks and isinstance(self.blocks[0], PlainBlock):
+                self.blocks[0].setText(text)
+            else:
+                self._set_blocks([PlainBlock(text, self._stack)])
+                self.blocks_created += 1
+            self.blocks[0].setObjectName("plainBlock")
+            self._natural_width = None
+            self._fit_width()
+            return
+        pool: dict[tuple, list[QWidget]] = {}
+        for widget in self.blocks:
+            pool.setdefault(getattr(widget, "key", ()), []).append(widget)
+        new_blocks: list[QWidget] = []
+        for segment in render_segments(text):
+            reusable = pool.get(segment_key(segment))
+            if reusable:
+                new_blocks.append(reusable.pop(0))
+            else:
+                new_blocks.append(create_block(segment, self._stack))
+                self.blocks_created += 1
+        self._set_blocks(new_blocks)
+
+    def _set_blocks(self, new_blocks: list[QWidget]) -> None:
+        self._stack.set_blocks(new_blocks)
+
+    # ------------------------------------------------------------------ streaming
+    def attach_stream(self, buffer: StreamBuffer) -> None:
+        """Render from ``buffer`` (owned by the view) until ``end_stream``; its blocks are drawn by flush."""
+        self._set_blocks([])
+        self._stream = buffer
+        self._rendered = 0
+        self.item.status = "streaming"
+        self.item.error = None
+        self._update_decor()
+
+    def flush_stream(self) -> None:
+        """Render the buffer's newly finished blocks once each; show its tail (plain text / live code)."""
+        stream = self._stream
+        if stream is None:
+            return
+        finished = stream.blocks
+        for block in finished[self._rendered :]:
+            for segment in render_segments(block):
+                self._stack.append(create_block(segment, self._stack))
+                self.blocks_created += 1
+        self._rendered = len(finished)
+        tail = stream.tail
+        fence = split_open_fence(tail)
+        prose = fence.before if fence is not None else tail
+        prose = prose.strip("\r\n")
+        if prose or self._tail_label is not None:
+            label = self._ensure_tail_label()
+            if label.text() != prose:
+                label.setText(prose)
+            if label.isHidden() == bool(prose):  # show()/hide() re-lay out the window: only on change
+                label.setVisible(bool(prose))
+        if fence is not None:
+            live = self._ensure_live_code()
+            live.set_code(fence.info.split(maxsplit=1)[0] if fence.info else "", fence.code)
+            if live.isHidden():
+                live.show()
+        elif self._live_code is not None and not self._live_code.isHidden():
+            self._live_code.hide()
+            self._live_code.reset()
+
+    def _ensure_tail_label(self) -> PlainBlock:
+        if self._tail_label is None:
+            self._tail_label = PlainBlock("", self.bubble)
+            self._tail_label.setObjectName("streamTail")
+            self._bubble_layout.insertWidget(self._bubble_layout.indexOf(self._stack) + 1, self._tail_label)
+        return self._tail_label
+
+    def _ensure_live_code(self) -> LiveCodeBlock:
+        if self._live_code is None:
+            self._live_code = LiveCodeBlock(self.bubble)
+            after = self._tail_label if self._tail_label is not None else self._stack
+            self._bubble_layout.insertWidget(self._bubble_layout.indexOf(after) + 1, self._live_code)
+        return self._live_code
+
+    def end_stream(self, item: MessageItem) -> None:
+        """One exact render of the whole reply (``item.content``); streamed blocks are reused where unchanged."""
+        text = item.content
+        self._stream = None
+        for widget in (self._tail_label, self._live_code):
+            if widget is not None:
+                self._bubble_layout.removeWidget(widget)
+                widget.hide()
+                widget.deleteLater()
+        self._tail_label = None
+        self._live_code = None
+        self.item = dataclasses.replace(item)
+        self._render_content(text)
+        self._update_decor()
+
+    # ------------------------------------------------------------------ updates
+    def set_item(self, item: MessageItem) -> None:
+        """Apply a changed item: re-render content only if it changed (never while streaming)."""
+        old = self.item
+        self.item = dataclasses.replace(item)
+        if self._stream is not None:
+            self.item.status = "streaming"
+        elif item.content != old.content:
+            self._render_content(item.content)
+        self._update_decor()
+
+    def _update_decor(self) -> None:
+        item = self.item
+        text, kind = status_text(item)
+        self.status_label.setText(text)
+        if self.status_label.property("kind") != kind:
+            self.status_label.setProperty("kind", kind)
+            self.status_label.style().unpolish(self.status_label)
+            self.status_label.style().polish(self.status_label)
+        self.status_label.setVisible(bool(text))
+        self.status_label.setAlignment(
+            Qt.AlignmentFlag.AlignRight if self.role == "user" else Qt.AlignmentFlag.AlignLeft
+        )
+        self.meta_label.setText(item.meta if self.role == "assistant" else "")
+        self.meta_label.setVisible(bool(item.meta) and self.role == "assistant" and item.status != "streaming")
+
+        streaming = item.status == "streaming"
+        recover = item.status in ("incomplete", "error", "stopped") and self.role == "assistant"
+        if recover or self._recover_box is not None:
+            self._ensure_recover_box().setVisible(recover)
+            self.continue_button.setVisible(item.status in ("incomplete", "stopped"))
+        ids = item.sibling_ids
+        has_branches = len(ids) > 1 and item.id in ids
+        if has_branches or self._branch_box is not None:
+            self._ensure_branch_box().setVisible(has_branches and not streaming)
+        if has_branches:
+            pos = ids.index(item.id)
+            self.branch_label.setText(f"{pos + 1}/{len(ids)}")
+            self.branch_label.setAccessibleName(f"Version {pos + 1} of {len(ids)}")
+            self.prev_button.setEnabled(pos > 0)
+            self.next_button.setEnabled(pos < len(ids) - 1)
+        if self.regenerate_button is not None:
+            self.regenerate_button.setVisible(not streaming)
+        if self.edit_button is not None:
+            self.edit_button.setVisible(self._editor is None)
+        self.copy_button.setVisible(not streaming)
+
+    # ------------------------------------------------------------------ inline editor (user messages)
+    def start_edit(self) -> None:
+        if self._editor is not None or self.role != "user":
+            return
+        editor = QWidget(self.bubble)
+        editor.setObjectName("messageEditor")
+        layout = QVBoxLayout(editor)
+        layout.setContentsMargins(0, 0, 0, 0)
+        box = QPlainTextEdit(editor)
+        box.setObjectName("editBox")
+        box.setAccessibleName("Edit message")
+        box.setPlainText(self.item.content)
+        box.setMinimumHeight(90)
+        layout.addWidget(box)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        cancel = QPushButton("Cancel", editor)
+        cancel.setObjectName("recoverButton")
+        cancel.setAccessibleName("Cancel editing")
+        save = QPushButton("Save && send", editor)
+        save.setObjectName("recoverButton")
+        save.setAccessibleName("Save and send")
+        save.setDefault(True)
+        buttons.addWidget(cancel)
+        buttons.addWidget(save)
+        layout.addLayout(buttons)
+        cancel.clicked.connect(self.cancel_edit)
+        save.clicked.connect(self._submit_edit)
+        self._stack.hide()
+        self._bubble_layout.addWidget(editor)
+        self._editor = editor
+        self.edit_box = box
+        self.save_button = save
+        self.cancel_button = cancel
+        self._update_decor()
+        self._fit_width()
+        box.setFocus()
+
+    def _submit_edit(self) -> None:
+        text = self.edit_box.toPlainText()
+        if not text.strip():
+            return
+        self.cancel_edit()
+        self.editSubmitted.emit(self.item.id, text)
+
+    def cancel_edit(self) -> None:
+        if self._editor is None:
+            return
+        self._bubble_layout.removeWidget(self._editor)
+        self._editor.hide()
+        self._editor.deleteLater()
+        self._editor = None
+        self._stack.show()
+        self._update_decor()
+        self._fit_width()
+
+    @property
+    def editing(self) -> bool:
+        return self._editor is not None
+
+    # ------------------------------------------------------------------ geometry
+    def _fit_width(self) -> None:
+        """User bubbles hug their text up to a fraction of the row; the rest take the full width."""
+        if self.role != "user" or self.width() <= 0:
+            return
+        margins = self.layout().contentsMargins()
+        available = max(120, int((self.width() - margins.left() - margins.right()) * USER_BUBBLE_FRACTION))
+        if self._editor is not None or not self.blocks:
+            self.bubble.setFixedWidth(available)
+            return
+        if self._natural_width is None:
+            label = self.blocks[0]
+            metrics = label.fontMetrics()
+            lines = self.item.content.split("\n")[:500]
+            text_width = max((metrics.horizontalAdvance(line) for line in lines), default=0)
+            bubble_margins = self._bubble_layout.contentsMargins()
+            self._natural_width = text_width + bubble_margins.left() + bubble_margins.right() + 6
+        self.bubble.setFixedWidth(max(48, min(available, self._natural_width)))
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_width()

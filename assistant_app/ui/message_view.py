@@ -1,0 +1,462 @@
+"""The chat transcript: a scrollable column of message bubbles with coalesced streaming and lazy history.
+
+Performance rules (DESIGN.md §3):
+
+* The text lives in ``StreamBuffer``s owned by the view, never in widgets. ``append_stream_text`` only
+  appends the delta. A single-shot timer (40 ms) coalesces updates: each buffer splits its unfinished
+  tail at the last safe boundary; the bubble renders every newly finished block once (its own widget,
+  kept) and shows only the tail as plain text (or as live monospace code inside a fence, appended
+  incrementally). ``finish_stream`` does one exact render of the whole reply and reuses the block
+  widgets whose rendering did not change.
+* Only a window of rows has widgets: ``set_messages`` creates the last ``PAGE_SIZE``; scrolling near the
+  top (bottom) creates the previous (next) page and, past ``MAX_LOADED`` rows, drops a page at the
+  far end, so memory stays bounded however far the user scrolls. Prepending or dropping rows above
+  the viewport keeps the visible content where it was.
+* The view follows new content only if the user was already at the bottom.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
+from PySide6.QtWidgets import QLabel, QScrollArea, QVBoxLayout, QWidget
+
+from assistant_app.ui.message_bubble import MessageWidget
+from assistant_app.ui.message_model import MessageItem, StreamBuffer
+from assistant_app.ui.message_style import MESSAGE_VIEW_QSS
+
+__all__ = ["MessageItem", "MessageView", "StreamBuffer"]
+
+
+class MessageView(QWidget):
+    """Renders a conversation and emits the user's intents (the controller acts on them)."""
+
+    regenerateRequested = Signal(int)  # assistant message id
+    editSubmitted = Signal(int, str)  # user message id, new text
+    branchRequested = Signal(int)  # sibling message id to switch to
+    retryRequested = Signal(int)  # assistant message id
+    continueRequested = Signal(int)  # assistant message id
+    streamRendered = Signal(int)  # message id; emitted after each coalesced streaming update
+    pageLoaded = Signal(int)  # number of rows just created by paging (negative: the other direction)
+
+    PAGE_SIZE = 40
+    MAX_LOADED = 160  # rows with widgets at most (about 4 pages)
+    FLUSH_INTERVAL_MS = 40
+    LOAD_MARGIN_PX = 400  # load the next page when an end of the loaded rows is closer than this
+    BOTTOM_SLACK_PX = 24  # "at the bottom" tolerance
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("messageView")
+        self.setAccessibleName("Conversation")
+        self.setStyleSheet(MESSAGE_VIEW_QSS)
+
+        self._items: list[MessageItem] = []
+        self._streams: dict[int, StreamBuffer] = {}
+        self._rows: dict[int, MessageWidget] = {}
+        self._first = 0  # rows exist exactly for self._items[self._first : self._end]
+        self._end = 0
+        self._stick_bottom = True
+        self._anchor: tuple[QWidget, int] | None = None
+        self._page_check_scheduled = False
+        self._restoring = False
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self._scroll = QScrollArea(self)
+        self._scroll.setObjectName("messageScroll")
+        self._scroll.setWidgetResizable(True)
+        self._scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # Not "as needed": with a resizable height-for-width widget, QScrollArea then re-measures the
+        # whole transcript at up to ~15 different widths (one pixel narrower each time) on every layout
+        # change. _on_range_changed switches between off and on itself (no flip-flop: once on, the
+        # narrower viewport only makes the content taller).
+        self._scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self._scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        layout.addWidget(self._scroll)
+
+        self._container = QWidget()
+        self._container.setObjectName("messageContainer")
+        self._list = QVBoxLayout(self._container)
+        self._list.setContentsMargins(0, 12, 0, 16)
+        self._list.setSpacing(6)
+        self._placeholder = QLabel(self._container)
+        self._placeholder.setObjectName("messagePlaceholder")
+        self._placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._placeholder.setWordWrap(True)
+        self._placeholder.setTextFormat(Qt.TextFormat.PlainText)
+        self._placeholder.hide()
+        self._list.addWidget(self._placeholder)
+        self._list.addStretch(1)
+        self._scroll.setWidget(self._container)
+
+        bar = self._scroll.verticalScrollBar()
+        bar.rangeChanged.connect(self._on_range_changed)
+        bar.valueChanged.connect(self._on_scrolled)
+
+        self._flush_timer = QTimer(self)
+        self._flush_timer.setSingleShot(True)
+        self._flush_timer.setInterval(self.FLUSH_INTERVAL_MS)
+        self._flush_timer.timeout.connect(self._on_flush_timeout)
+
+    # ================================================================== public API
+    def set_messages(self, items: list[MessageItem]) -> None:
+        """Replace the whole transcript; only the last page gets widgets now."""
+        self.clear()
+        self._items = list(items)
+        self._load_last_page()
+
+    def append_message(self, item: MessageItem) -> None:
+        """Add a message at the end. A user message brings the view to the bottom (they just sent it)."""
+        self._placeholder.hide()
+        self._items.append(item)
+        if self._end == len(self._items) - 1:
+            # Measure before adding: showing a row re-lays out the list with stale sizes until it settles.
+            drop = self._far_above(self._end + 1 - self._first - self.MAX_LOADED) if self._stick_bottom else 0
+            self._add_row(len(self._items) - 1)
+            self._end += 1
+            self._drop_top(drop)
+        elif item.role == "user":
+            self.scroll_to_bottom()
+
+    def update_message(self, item: MessageItem) -> None:
+        index = self._index_of(item.id)
+        if index is None:
+            return
+        self._items[index] = item
+        row = self._rows.get(item.id)
+        if row is not None:
+            row.set_item(item)
+
+    def begin_stream(self, item: MessageItem) -> None:
+        """Show ``item`` as a streaming reply: a new bubble, or the existing one (Continue)."""
+        item = dataclasses.replace(item, status="streaming", error=None)
+        buffer = StreamBuffer(item.content)
+        self._streams[item.id] = buffer
+        index = self._index_of(item.id)
+        if index is None:
+            self.append_message(item)
+        else:
+            self._items[index] = item
+            row = self._rows.get(item.id)
+            if row is not None:
+                row.attach_stream(buffer)
+        if item.content:
+            self._schedule_flush()
+
+    def append_stream_text(self, message_id: int, delta: str) -> None:
+        """O(len(delta)): store it; the coalescing timer renders it."""
+        buffer = self._streams.get(message_id)
+        if buffer is None or not delta:
+            return
+        buffer.append(delta)
+        self._schedule_flush()
+
+    def finish_stream(self, item: MessageItem) -> None:
+        """End the stream with one exact render. ``item.content`` is the final text (the buffer if empty)."""
+        buffer = self._streams.pop(item.id, None)
+        text = item.content or (buffer.text() if buffer is not None else "")
+        status = "complete" if item.status == "streaming" else item.status
+        final = dataclasses.replace(item, content=text, status=status)
+        index = self._index_of(item.id)
+        if index is not None:
+            self._items[index] = final
+        row = self._rows.get(item.id)
+        if row is not None:
+            row.end_stream(final)
+
+    def remove_from(self, message_id: int) -> None:
+        """Drop this message and everything after it."""
+        index = self._index_of(message_id)
+        if index is None:
+            return
+        for item in self._items[index:]:
+            self._remove_row(item.id)
+            self._streams.pop(item.id, None)
+        del self._items[index:]
+        self._end = min(self._end, len(self._items))
+        self._first = min(self._first, self._end)
+        if self._first == self._end and self._items:
+            self._load_last_page()
+
+    def message_text(self, message_id: int) -> str:
+        """The raw Markdown of a message (loaded or not; the live buffer while streaming)."""
+        buffer = self._streams.get(message_id)
+        if buffer is not None:
+            return buffer.text()
+        index = self._index_of(message_id)
+        if index is None:
+            raise KeyError(message_id)
+        return self._items[index].content
+
+    def clear(self) -> None:
+        self._flush_timer.stop()
+        for message_id in list(self._rows):
+            self._remove_row(message_id)
+        self._items = []
+        self._streams.clear()
+        self._first = self._end = 0
+        self._anchor = None
+        self._placeholder.hide()
+        self._stick_bottom = True
+
+    def show_placeholder(self, text: str) -> None:
+        """Clear the transcript and show a hint (e.g. for an empty conversation)."""
+        self.clear()
+        self._placeholder.setText(text)
+        self._placeholder.show()
+
+    # ------------------------------------------------------------------ extras (tests, controller)
+    def row(self, message_id: int) -> MessageWidget | None:
+        """The widget of a message, or None if it has none now (outside the loaded window) or is unknown."""
+        return self._rows.get(message_id)
+
+    def loaded_count(self) -> int:
+        return len(self._rows)
+
+    def loaded_range(self) -> tuple[int, int]:
+        """[first, end) indices of the messages that currently have widgets."""
+        return self._first, self._end
+
+    def message_ids(self) -> list[int]:
+        return [item.id for item in self._items]
+
+    def scroll_area(self) -> QScrollArea:
+        return self._scroll
+
+    def is_at_bottom(self) -> bool:
+        bar = self._scroll.verticalScrollBar()
+        return self._end == len(self._items) and bar.value() >= bar.maximum() - self.BOTTOM_SLACK_PX
+
+    def scroll_to_bottom(self) -> None:
+        """Show the end of the conversation (re-creating the last page if the user paged far up)."""
+        if self._end < len(self._items):
+            self._load_last_page()
+        self._stick_bottom = True
+        self._anchor = None
+        self._set_scroll_value(self._scroll.verticalScrollBar().maximum())
+
+    def flush_pending(self) -> None:
+        """Render all pending stream text now (the coalescing timer calls this)."""
+        self._flush_timer.stop()
+        changed = [mid for mid, buffer in self._streams.items() if buffer.dirty]
+        for message_id in changed:
+            self._streams[message_id].take()
+            row = self._rows.get(message_id)
+            if row is not None:
+                row.flush_stream()
+        for message_id in changed:
+            self.streamRendered.emit(message_id)
+
+    def load_earlier(self) -> int:
+        """Create widgets for the previous page (dropping far rows at the bottom); returns rows created."""
+        if self._first <= 0:
+            return 0
+        start = max(0, self._first - self.PAGE_SIZE)
+        # Decide from the current (settled) geometry, before new rows disturb it.
+        drop = self._far_below(self._end - start - self.MAX_LOADED)
+        self._restoring = True
+        try:
+            self._pin(self._rows.get(self._items[self._first].id) if self._end > self._first else None)
+            self._container.setUpdatesEnabled(False)
+            try:
+                for offset, index in enumerate(range(start, self._first)):
+                    self._add_row(index, layout_index=1 + offset)
+                created = self._first - start
+                self._first = start
+                for index in range(self._end - drop, self._end):
+                    self._remove_row(self._items[index].id)
+                self._end -= drop
+            finally:
+                self._container.setUpdatesEnabled(True)
+            self._settle()
+        finally:
+            self._restoring = False
+        self.pageLoaded.emit(created)
+        return created
+
+    def load_later(self) -> int:
+        """Create widgets for the next page (dropping far rows at the top); returns rows created."""
+        if self._end >= len(self._items):
+            return 0
+        stop = min(len(self._items), self._end + self.PAGE_SIZE)
+        drop = self._far_above(stop - self._first - self.MAX_LOADED)
+        self._restoring = True
+        try:
+            if drop:
+                self._pin(self._rows.get(self._items[self._first + drop].id))
+            self._container.setUpdatesEnabled(False)
+            try:
+                for index in range(self._end, stop):
+                    self._add_row(index)
+                created = stop - self._end
+                self._end = stop
+                self._drop_top(drop)
+            finally:
+                self._container.setUpdatesEnabled(True)
+            self._settle()
+        finally:
+            self._restoring = False
+        self.pageLoaded.emit(-created)
+        return created
+
+    # ================================================================== internals
+    def _index_of(self, message_id: int) -> int | None:
+        # Messages acted on are usually near the end (streaming, edits), so search backwards.
+        for index in range(len(self._items) - 1, -1, -1):
+            if self._items[index].id == message_id:
+                return index
+        return None
+
+    def _load_last_page(self) -> None:
+        for message_id in list(self._rows):
+            self._remove_row(message_id)
+        self._anchor = None
+        self._end = len(self._items)
+        self._first = max(0, self._end - self.PAGE_SIZE)
+        self._container.setUpdatesEnabled(False)
+        try:
+            for index in range(self._first, self._end):
+                self._add_row(index)
+        finally:
+            self._container.setUpdatesEnabled(True)
+        self._stick_bottom = True
+        self._set_scroll_value(self._scroll.verticalScrollBar().maximum())
+
+    def _add_row(self, index: int, layout_index: int | None = None) -> MessageWidget:
+        item = self._items[index]
+        row = MessageWidget(item, self._container)
+        row.regenerateRequested.connect(self.regenerateRequested)
+        row.editSubmitted.connect(self.editSubmitted)
+        row.branchRequested.connect(self.branchRequested)
+        row.retryRequested.connect(self.retryRequested)
+        row.continueRequested.connect(self.continueRequested)
+        # Layout: [placeholder, rows..., stretch].
+        self._list.insertWidget(self._list.count() - 1 if layout_index is None else layout_index, row)
+        if self._container.isVisible():
+            row.show()  # now rather than via the layout's queued show, so it is usable at once
+        self._rows[item.id] = row
+        buffer = self._streams.get(item.id)
+        if buffer is not None:
+            row.attach_stream(buffer)
+            row.flush_stream()
+        return row
+
+    def _remove_row(self, message_id: int) -> None:
+        row = self._rows.pop(message_id, None)
+        if row is None:
+            return
+        self._list.removeWidget(row)
+        row.hide()
+        row.deleteLater()
+        if self._anchor is not None and self._anchor[0] is row:
+            self._anchor = None
+
+    def _far_above(self, limit: int) -> int:
+        """How many of the first loaded rows (at most ``limit``) end well above the viewport."""
+        line = self._scroll.verticalScrollBar().value() - self.LOAD_MARGIN_PX
+        count = 0
+        while count < limit and self._first + count < self._end:
+            row = self._rows.get(self._items[self._first + count].id)
+            if row is None or row.height() <= 0 or row.y() + row.height() > line:
+                break  # visible, near, or not laid out yet: keep
+            count += 1
+        return count
+
+    def _far_below(self, limit: int) -> int:
+        """How many of the last loaded rows (at most ``limit``) start well below the viewport."""
+        bar = self._scroll.verticalScrollBar()
+        line = bar.value() + self._scroll.viewport().height() + self.LOAD_MARGIN_PX
+        count = 0
+        while count < limit and self._end - count > self._first:
+            row = self._rows.get(self._items[self._end - 1 - count].id)
+            if row is None or row.height() <= 0 or row.y() < line:
+                break
+            count += 1
+        return count
+
+    def _drop_top(self, count: int) -> None:
+        for index in range(self._first, self._first + count):
+            self._remove_row(self._items[index].id)
+        self._first += count
+
+    def _schedule_flush(self) -> None:
+        if not self._flush_timer.isActive():
+            self._flush_timer.start()
+
+    def _on_flush_timeout(self) -> None:
+        self.flush_pending()
+
+    # ------------------------------------------------------------------ scrolling
+    def _pin(self, row: QWidget | None) -> None:
+        """Remember where ``row`` is on screen so layout changes above it do not move it."""
+        if row is not None and not self._stick_bottom:
+            self._anchor = (row, row.y() - self._scroll.verticalScrollBar().value())
+
+    def _settle(self) -> None:
+        """Lay out now, so the first paint after paging already shows the pinned position."""
+        self._list.activate()
+        self._scroll.setWidgetResizable(True)  # re-runs QScrollArea's size/range update synchronously
+        self._restore_anchor()
+
+    def _set_scroll_value(self, value: int) -> None:
+        was = self._restoring
+        self._restoring = True
+        try:
+            self._scroll.verticalScrollBar().setValue(value)
+        finally:
+            self._restoring = was
+
+    def _restore_anchor(self) -> None:
+        if self._anchor is None:
+            return
+        row, offset = self._anchor
+        self._set_scroll_value(row.y() - offset)
+
+    def _on_range_changed(self, _minimum: int, maximum: int) -> None:
+        wanted = Qt.ScrollBarPolicy.ScrollBarAlwaysOn if maximum > 0 else Qt.ScrollBarPolicy.ScrollBarAlwaysOff
+        if self._scroll.verticalScrollBarPolicy() != wanted:
+            self._scroll.setVerticalScrollBarPolicy(wanted)
+        if self._anchor is not None:
+            self._restore_anchor()
+        elif self._stick_bottom:
+            self._set_scroll_value(maximum)
+        self._schedule_page_check()
+
+    def _on_scrolled(self, value: int) -> None:
+        if self._restoring:
+            return
+        # The user (or a test) moved the view: stop pinning, and follow new content only at the bottom.
+        self._anchor = None
+        bar = self._scroll.verticalScrollBar()
+        self._stick_bottom = self._end == len(self._items) and value >= bar.maximum() - self.BOTTOM_SLACK_PX
+        self._schedule_page_check()
+
+    def _schedule_page_check(self) -> None:
+        if (self._first > 0 or self._end < len(self._items)) and not self._page_check_scheduled:
+            self._page_check_scheduled = True
+            QTimer.singleShot(0, self._check_page)
+
+    def _check_page(self) -> None:
+        self._page_check_scheduled = False
+        if not self.isVisible() or self._end <= self._first:
+            return
+        bar = self._scroll.verticalScrollBar()
+        if bar.maximum() > 0:
+            near_top = bar.value() < self.LOAD_MARGIN_PX
+            near_bottom = bar.value() > bar.maximum() - self.LOAD_MARGIN_PX
+        else:
+            # No range yet: either the layout is pending (rangeChanged will call again) or it all fits.
+            viewport = self._scroll.viewport()
+            content = self._list.totalHeightForWidth(viewport.width()) if self._list.hasHeightForWidth() else -1
+            near_top = near_bottom = 0 <= content <= viewport.height()
+        if near_top and self._first > 0:
+            self.load_earlier()
+        elif near_bottom and self._end < len(self._items):
+            self.load_later()
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Show:
+            self._schedule_page_check()
+        return super().event(event)
