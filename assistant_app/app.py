@@ -56,6 +56,36 @@ def _close_on_signals(window) -> None:
         signal.signal(sig, lambda *_: window.close())
 
 
+def _report_shown_and_close(window) -> None:
+    """For benchmarks and smoke tests: once the first frame is painted and the event queue is
+    idle (the window is interactive), print ``SHOWN <seconds since process start>`` and quit."""
+    import time
+
+    from PySide6.QtCore import QTimer
+
+    def done() -> None:
+        started = _process_start_time()
+        elapsed = time.time() - started if started else float("nan")
+        print(f"SHOWN {elapsed:.4f}", flush=True)
+        window.close()
+
+    QTimer.singleShot(0, done)
+
+
+def _process_start_time() -> float | None:
+    """Wall-clock time this process started (Linux /proc), so start-up includes interpreter start."""
+    try:
+        import time
+
+        with open("/proc/self/stat") as f:
+            ticks = int(f.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/uptime") as f:
+            uptime = float(f.read().split()[0])
+        return time.time() - uptime + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 async def _main(app) -> int:
     from assistant_app.core.context import AppContext
     from assistant_app.ui.chat_controller import ChatController
@@ -79,6 +109,8 @@ async def _main(app) -> int:
     chat.new_conversation()
     window.show()
     providers.start()
+    if os.environ.get("ASSISTANT_APP_EXIT_AFTER_SHOWN"):
+        _report_shown_and_close(window)
     log.info("window shown (%d conversations)", ctx.store.count_conversations())
 
     await closed.wait()
