@@ -13,15 +13,11 @@ import html
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from markdown_it import MarkdownIt
-from markdown_it.token import Token
-from pygments import highlight
-from pygments.formatters import HtmlFormatter
-from pygments.lexers import get_lexer_by_name
-from pygments.lexers.special import TextLexer
-from pygments.util import ClassNotFound
+if TYPE_CHECKING:  # markdown-it and Pygments load on first render, not at start-up (~40 ms)
+    from markdown_it import MarkdownIt
+    from markdown_it.token import Token
 
 # --------------------------------------------------------------------------------------------------
 # Colours shared with the widgets' stylesheet (light palette).
@@ -203,6 +199,12 @@ def _language(info: str) -> str:
 @lru_cache(maxsize=512)
 def highlight_code(code: str, language: str = "", *, wrap: bool = False) -> str:
     """Highlighted code as a ``<pre>`` with inline colours (Qt rich text has no CSS classes)."""
+    from pygments import highlight
+    from pygments.formatters import HtmlFormatter
+    from pygments.lexers import get_lexer_by_name
+    from pygments.lexers.special import TextLexer
+    from pygments.util import ClassNotFound
+
     try:
         lexer = get_lexer_by_name(language, stripnl=False, ensurenl=False) if language else TextLexer()
     except ClassNotFound:
@@ -281,6 +283,8 @@ def _style_tokens(tokens: list[Token]) -> None:
 
 
 def _make_parser() -> MarkdownIt:
+    from markdown_it import MarkdownIt
+
     md = MarkdownIt("commonmark", {"html": False, "typographer": False}).enable(["table", "strikethrough"])
     md.add_render_rule("fence", _render_fence)
     md.add_render_rule("code_block", _render_fence)
@@ -290,7 +294,9 @@ def _make_parser() -> MarkdownIt:
     return md
 
 
-_MD = _make_parser()
+@lru_cache(maxsize=1)
+def _parser() -> MarkdownIt:
+    return _make_parser()
 
 
 def _is_top_level_code(token: Token) -> bool:
@@ -304,14 +310,15 @@ def render_segments(text: str) -> tuple[Segment, ...]:
     Parsing the whole text at once (not block by block) keeps reference links and loose lists exact;
     this is the pass used for history and for the final render of a streamed reply.
     """
-    tokens = _MD.parse(text.replace("\r\n", "\n"))
+    md = _parser()
+    tokens = md.parse(text.replace("\r\n", "\n"))
     _style_tokens(tokens)
     segments: list[Segment] = []
     run: list[Token] = []
 
     def close_run() -> None:
         if run:
-            rendered = _MD.renderer.render(run, _MD.options, {}).strip()
+            rendered = md.renderer.render(run, md.options, {}).strip()
             if rendered:
                 segments.append(ProseSegment(rendered))
             run.clear()
