@@ -10,6 +10,7 @@ from typing import Any
 
 from assistant_app.api import errors as E
 from assistant_app.api.client import OpenAIClient, RetryCallback
+from assistant_app.api.redact import redact_text
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,7 @@ def _stream_error(payload: Any, request_id: str | None) -> E.ServerStreamError:
     else:
         message, code = str(payload), None
     return E.ServerStreamError(
-        f"The server reported an error mid-reply: {message}",
+        f"The server reported an error mid-reply: {redact_text(str(message))}",
         code=str(code) if code is not None else None,
         request_id=request_id,
     )

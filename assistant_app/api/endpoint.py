@@ -23,8 +23,14 @@ class Endpoint:
     project: str = ""
 
     def validate(self) -> None:
-        parts = urlsplit(self.base_url.strip())
-        if parts.scheme not in ("http", "https") or not parts.netloc:
+        address = self.base_url.strip()
+        try:
+            parts = urlsplit(address)
+            _ = parts.port  # raises ValueError for a non-numeric or out-of-range port
+            valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+        except ValueError:  # "http://[::1/v1", "http://host:notaport", "http://host:99999"
+            valid = False
+        if not valid or any(ch.isspace() for ch in address):
             raise ConfigurationError(
                 f"“{self.base_url}” is not a valid server address. It should look like "
                 "https://api.openai.com/v1 or http://localhost:11434/v1."

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import socket
 import ssl
 from typing import Any
 
 import httpx
 
 from assistant_app.api import errors as E
+from assistant_app.api.redact import redact_text
 
 
 def parse_error_body(body: bytes | str) -> tuple[str | None, str | None, str | None]:
@@ -45,6 +47,8 @@ def error_from_response(
 ) -> E.APIError:
     request_id = headers.get("x-request-id")
     message, _type, code = parse_error_body(body)
+    if message:
+        message = redact_text(message)  # some servers echo the key they rejected
     server = f" The server said: {message}" if message else ""
     kw: dict[str, Any] = {"status": status, "code": code, "request_id": request_id, "detail": message}
     html = message is None and looks_like_html(body, headers.get("content-type", ""))
@@ -130,17 +134,30 @@ def error_from_transport(exc: Exception, *, host: str, timeout: float | None = N
                 f"The secure connection to {host} failed ({cause.reason or cause}). If the server speaks plain "
                 "HTTP, use an http:// address."
             )
+        # httpx/anyio wrap these in "All connection attempts failed": the cause says what happened.
+        if isinstance(cause, socket.gaierror):
+            return _dns_failed(host)
+        if isinstance(cause, ConnectionRefusedError):
+            return _refused(host)
         cause = cause.__cause__ or cause.__context__
     if "certificate" in lower or "ssl" in lower or "tls" in lower:
         return E.TLSError(f"The secure connection to {host} failed: {text}")
     if "name or service not known" in lower or "nodename nor servname" in lower or "getaddrinfo" in lower or (
         "name resolution" in lower
     ):
-        return E.ConnectionFailedError(
-            f"Could not find the server “{host}” (DNS lookup failed). Check the address and your network."
-        )
+        return _dns_failed(host)
     if "refused" in lower or "errno 111" in lower:
-        return E.ConnectionFailedError(f"Could not connect to {host}: connection refused. Is the server running?")
+        return _refused(host)
     if isinstance(exc, httpx.RemoteProtocolError):
         return E.ConnectionFailedError(f"{host} closed the connection unexpectedly. Retry in a moment.")
     return E.ConnectionFailedError(f"Could not reach {host}: {text or type(exc).__name__}.")
+
+
+def _dns_failed(host: str) -> E.ConnectionFailedError:
+    return E.ConnectionFailedError(
+        f"Could not find the server “{host}” (DNS lookup failed). Check the address and your network."
+    )
+
+
+def _refused(host: str) -> E.ConnectionFailedError:
+    return E.ConnectionFailedError(f"Could not connect to {host}: connection refused. Is the server running?")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
 
@@ -136,25 +137,34 @@ class ChatService:
         self, conversation_id: int, parent_id: int, options: ChatOptions, on_retry: RetryListener | None = None
     ) -> AsyncIterator[ReplyEvent]:
         """A new assistant reply under ``parent_id`` (a user message): send, regenerate, retry."""
-        path = self.store.switch_to(parent_id)
-        messages = build_messages(path, options.system_prompt)
+        messages = build_messages(self._path_through(parent_id), options.system_prompt)
         reply = self.store.add_message(
             conversation_id, "assistant", "", parent_id=parent_id, status="streaming", model=options.model
         )
-        async for event in self._run(reply, messages, options, prefix="", on_retry=on_retry):
-            yield event
+        # aclosing: closing this generator early closes the run now, which saves the reply as stopped.
+        async with aclosing(self._run(reply, messages, options, prefix="", on_retry=on_retry)) as run:
+            async for event in run:
+                yield event
 
     async def continue_reply(
         self, message_id: int, options: ChatOptions, on_retry: RetryListener | None = None
     ) -> AsyncIterator[ReplyEvent]:
         """Ask the model to carry on from an incomplete reply; new text is appended to it."""
-        path = self.store.switch_to(message_id)
-        messages = build_messages(path, options.system_prompt)
+        messages = build_messages(self._path_through(message_id), options.system_prompt)
         messages.append({"role": "user", "content": CONTINUE_PROMPT})
         self.store.update_message(message_id, status="streaming", error=None)
         reply = self.store.get_message(message_id)
-        async for event in self._run(reply, messages, options, prefix=reply.content, on_retry=on_retry):
-            yield event
+        async with aclosing(self._run(reply, messages, options, prefix=reply.content, on_retry=on_retry)) as run:
+            async for event in run:
+                yield event
+
+    def _path_through(self, message_id: int) -> list[Message]:
+        """Activate the branch through ``message_id`` and return the path from the root down to it.
+
+        Not below it: when regenerating, the older replies under ``message_id`` must not be sent.
+        """
+        path = self.store.switch_to(message_id)
+        return path[: [m.id for m in path].index(message_id) + 1]
 
     async def _run(
         self,
@@ -165,7 +175,6 @@ class ChatService:
         prefix: str,
         on_retry: RetryListener | None,
     ) -> AsyncIterator[ReplyEvent]:
-        yield ReplyStarted(reply)
         body = build_chat_request(
             options.model,
             messages,
@@ -211,6 +220,7 @@ class ChatService:
         client = self._client().tagged(conversation_id=reply.conversation_id, message_id=reply.id)
         stream = stream_chat(client, body, on_retry=retrying)
         try:
+            yield ReplyStarted(reply)
             async for ev in stream:
                 if isinstance(ev, TextDelta):
                     if first_token is None:
@@ -227,7 +237,7 @@ class ChatService:
                 elif isinstance(ev, Finished):
                     finish = ev.reason
             status = "complete"
-        except asyncio.CancelledError:
+        except (asyncio.CancelledError, GeneratorExit):  # Stop: task cancelled, or the consumer closed us
             save("stopped", "Stopped.")
             raise
         except E.APIError as exc:
