@@ -269,6 +269,7 @@ class ChatController(QObject):
             self.composer.set_busy(False)
             self.busyChanged.emit(False)
             self.refresh_list()
+            log.info("reply %s shown with status %s", final_id, final_status)  # e2e tests wait on this line
             self.replyFinished.emit(final_id, final_status)
 
     def _finish(self, message) -> None:

@@ -35,8 +35,13 @@ def _app_env(home: Path, base_url: str, display: str) -> dict[str, str]:
 def test_type_prompt_get_streamed_reply_and_export(tmp_path: Path) -> None:
     home = tmp_path / "home"
     db = home / "data" / "assistant.sqlite3"
-    prompt = "Show me a tiny python example"
-    with fake_server("--api-key", "sk-e2e-test-key-not-real-0000") as base_url, xvfb() as display:
+    prompt = "How do I count the most common words in a file with Python?"
+    reply_file = Path(__file__).parent / "data" / "reply.md"
+    with (
+        fake_server("--api-key", "sk-e2e-test-key-not-real-0000", "--reply-file", str(reply_file),
+                    "--tokens-per-second", "300") as base_url,
+        xvfb() as display,
+    ):
         env = _app_env(home, base_url, display)
         app = subprocess.Popen([sys.executable, "-m", "assistant_app"], env=env, cwd=tmp_path,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -49,17 +54,22 @@ def test_type_prompt_get_streamed_reply_and_export(tmp_path: Path) -> None:
             xdotool("type", "--delay", "5", prompt, display=display)
             xdotool("key", "Return", display=display)
             rows = wait_until(
-                lambda: query(db, "SELECT content, status FROM messages WHERE role='assistant' AND status='complete'"),
+                lambda: query(db, "SELECT id, content FROM messages WHERE role='assistant' AND status='complete'"),
                 timeout=60, what="a complete assistant reply in the database",
             )
-            reply = rows[0][0]
-            assert "```" in reply, "the default loopback reply carries a code block"
+            reply_id, reply = rows[0]
+            log_file = home / "logs" / "assistant-app.log"
+            wait_until(
+                lambda: log_file.exists() and f"reply {reply_id} shown with status complete" in log_file.read_text(),
+                timeout=30, what="the window to show the finished reply",
+            )
+            assert reply == reply_file.read_text(), "the streamed reply arrived whole"
             # The window has rendered the reply: take the screenshot the README shows.
             ARTIFACTS.mkdir(parents=True, exist_ok=True)
             shot = ARTIFACTS / "e2e-chat.png"
             subprocess.run(["import", "-display", display, "-window", "root", str(shot)], check=True, timeout=30)
             assert shot.stat().st_size > 10_000
-            xdotool("key", "--window", wid, "ctrl+q", display=display)
+            xdotool("key", "ctrl+q", display=display)
             app.wait(30)
         finally:
             if app.poll() is None:
