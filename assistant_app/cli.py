@@ -15,6 +15,7 @@ COMMAND_MODULES: list[str] = [
     "assistant_app.commands.usage",
     "assistant_app.commands.images",
     "assistant_app.commands.audio",
+    "assistant_app.commands.doctor",
 ]
 
 

@@ -17,9 +17,10 @@ from assistant_app.commands.audio import run_devices
 from assistant_app.media.audio_devices import AudioDevices
 from tests.e2e.harness import REPO
 from tests.support import schema
+from tests.support.audio_fixtures import no_portaudio  # noqa: F401 - fixture
 from tests.support.fake_faults import Fault
 from tests.support.fake_openai import FakeOpenAI
-from tests.support.fake_sounddevice import FakeDevice, FakeSoundDevice, no_portaudio  # noqa: F401 - fixture
+from tests.support.fake_sounddevice import FakeDevice, FakeSoundDevice
 from tests.support.speech_audio import syllables
 
 pytestmark = pytest.mark.e2e
