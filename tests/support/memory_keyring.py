@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from keyring.backend import KeyringBackend
+from keyring.compat import properties
 from keyring.errors import PasswordDeleteError
 
 
 class MemoryKeyring(KeyringBackend):
-    priority = 1  # type: ignore[assignment]
+    # keyring registers every subclass globally and would chain this one into its automatic choice
+    # for the rest of the process; a priority that raises keeps it out.
+    @properties.classproperty
+    def priority(cls) -> float:
+        raise RuntimeError("test double, never auto-selected")
 
     def __init__(self) -> None:
         super().__init__()
