@@ -18,6 +18,7 @@ from assistant_app.core.store import NotFoundError
 from assistant_app.ui.conversation_list import ConversationRow, SearchRow
 from assistant_app.ui.items import items_for_path, sibling_map, to_item
 from assistant_app.ui.main_window import MainWindow
+from assistant_app.ui.usage_controller import UsageController
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,8 @@ class ChatController(QObject):
         self.view.continueRequested.connect(self.continue_reply)
         window.exportRequested.connect(self.export_dialog)
         window.modelChosen.connect(self.set_model)
+        self._setup_images()
+        self.usage_ui = UsageController(ctx, window, self)  # costs, budgets, circuit breaker, Usage window
 
     # -- conversations ------------------------------------------------------------------------
 
@@ -80,6 +83,7 @@ class ChatController(QObject):
         self.window.set_title("New chat")
         self.window.set_models(self.model_names(), self.ctx.default_options().model)
         self.window.sidebar.select(None)
+        self.usage_ui.refresh_costs(None)
         self.composer.clear_status()
         self.composer.editor.setFocus()
 
@@ -101,7 +105,7 @@ class ChatController(QObject):
     def _render_path(self, path: list) -> None:
         assert self.conversation_id is not None
         all_messages = self.ctx.store.messages(self.conversation_id)
-        items = items_for_path(path, all_messages)
+        items = items_for_path(path, all_messages, self.usage_ui.refresh_costs(self.conversation_id))
         if items:
             self.view.set_messages(items)
         else:
@@ -153,7 +157,8 @@ class ChatController(QObject):
     # -- sending ------------------------------------------------------------------------------
 
     def is_busy(self) -> bool:
-        return self._task is not None and not self._task.done()
+        """A chat reply or an image generation is running."""
+        return (self._task is not None and not self._task.done()) or self.images.is_busy()
 
     def _options(self) -> ChatOptions:
         defaults = self.ctx.default_options()
@@ -173,12 +178,22 @@ class ChatController(QObject):
         return self.conversation_id
 
     def send(self, text: str) -> None:
-        if self.is_busy() or not text.strip():
+        if self.is_busy() or not (text.strip() or self.images.attachments.has_any()):
+            return
+        if not self.usage_ui.allow_send(text):  # over budget: asks first (and sends if the user agrees)
+            return
+        if self.images.handles(text) or not self._images_ready(text):  # Create image / /image; vision check
+            return
+        self._send_message(text)
+
+    def _send_message(self, text: str) -> None:
+        attachments = self.images.take_attachments()
+        if not text.strip() and not attachments:
             return
         conv_id = self._ensure_conversation()
         conv = self.ctx.store.get_conversation(conv_id)
         service = self.ctx.chat_service()
-        user = service.add_user_message(conv_id, text, parent_id=conv.head_id)
+        user = service.add_user_message(conv_id, text, parent_id=conv.head_id, attachments=attachments or None)
         self.composer.clear()
         self.view.append_message(to_item(user))
         self._start(service.generate(conv_id, user.id, self._options(), on_retry=self._on_retry))
@@ -187,7 +202,7 @@ class ChatController(QObject):
 
     def regenerate(self, message_id: int) -> None:
         """A new reply to the same user message; the old one stays as a branch."""
-        if self.is_busy() or self.conversation_id is None:
+        if self.is_busy() or self.conversation_id is None or self.images.retry(message_id):
             return
         msg = self.ctx.store.get_message(message_id)
         if msg.parent_id is None:
@@ -200,6 +215,8 @@ class ChatController(QObject):
         """Resend an edited user message as a new branch beside the original."""
         if self.is_busy() or self.conversation_id is None or not new_text.strip():
             return
+        if self.images.edit_prompt(message_id, new_text):
+            return
         old = self.ctx.store.get_message(message_id)
         service = self.ctx.chat_service()
         user = service.add_user_message(self.conversation_id, new_text, parent_id=old.parent_id,
@@ -208,7 +225,7 @@ class ChatController(QObject):
         self._start(service.generate(self.conversation_id, user.id, self._options(), on_retry=self._on_retry))
 
     def continue_reply(self, message_id: int) -> None:
-        if self.is_busy() or self.conversation_id is None:
+        if self.is_busy() or self.conversation_id is None or self.images.retry(message_id):
             return
         service = self.ctx.chat_service()
         self._render_path(self.ctx.store.switch_to(message_id))
@@ -222,6 +239,7 @@ class ChatController(QObject):
     def stop(self) -> None:
         if self._task is not None and not self._task.done():
             self._task.cancel()
+        self.images.cancel()
 
     def _start(self, events: AsyncIterator[ReplyEvent], *, resume: int | None = None) -> None:
         self.composer.set_busy(True)
@@ -251,6 +269,7 @@ class ChatController(QObject):
                     final_id, final_status = ev.message.id, ev.message.status
                     self._finish(ev.message)
                     self.composer.show_status(ev.error.user_message, error=True)
+                    self.usage_ui.reply_failed(ev.message.id, ev.error)
         except asyncio.CancelledError:
             if self._streaming_id is not None:
                 try:
@@ -275,7 +294,8 @@ class ChatController(QObject):
     def _finish(self, message) -> None:
         assert self.conversation_id is not None
         all_messages = self.ctx.store.messages(self.conversation_id)
-        self.view.finish_stream(to_item(message, sibling_map(all_messages)))
+        costs = self.usage_ui.refresh_costs(self.conversation_id)
+        self.view.finish_stream(to_item(message, sibling_map(all_messages), costs))
 
     # -- retry countdown ------------------------------------------------------------------------
 
@@ -299,6 +319,21 @@ class ChatController(QObject):
             self._retry_timer.stop()
             if clear:
                 self.composer.clear_status()
+
+    # -- images (ui/image_controller.py does the work) -----------------------------------------
+
+    def _setup_images(self) -> None:
+        from assistant_app.ui.image_controller import ImageController
+
+        self.images = ImageController(self)
+
+    def _images_ready(self, text: str) -> bool:
+        """Not while an image is being prepared; a warning first if the model is known not to see images."""
+        reason = self.images.blocked_reason()
+        if reason is not None:
+            self.composer.show_status(reason, error=True)
+            return False
+        return self.images.confirm_vision(self._options().model, lambda: self._send_message(text))
 
     # -- export ---------------------------------------------------------------------------------
 

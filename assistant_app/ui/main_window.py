@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 from assistant_app.ui.composer import Composer
 from assistant_app.ui.conversation_list import ConversationList
 from assistant_app.ui.message_view import MessageView
+from assistant_app.ui.notice_bar import NoticeBar
 from assistant_app.ui.style import STYLESHEET
 
 
@@ -28,6 +29,7 @@ class MainWindow(QMainWindow):
     conversationSettingsRequested = Signal()
     modelChosen = Signal(str)
     refreshModelsRequested = Signal()
+    usageRequested = Signal(str)  # page of the Usage window: "spending" | "budgets"
     closing = Signal()
 
     def __init__(self) -> None:
@@ -44,6 +46,13 @@ class MainWindow(QMainWindow):
         self.title = QLabel("New chat", self)
         self.title.setObjectName("conversationTitle")
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.conversation_cost = QLabel(self)
+        self.conversation_cost.setObjectName("conversationCost")
+        self.conversation_cost.setAccessibleName("Cost of this conversation")
+        self.conversation_cost.setStyleSheet(
+            "color: #5f6368; background: #f1f3f4; border-radius: 9px; padding: 2px 9px; font-size: 12px;"
+        )
+        self.conversation_cost.hide()
         self.model_picker = QComboBox(self)
         self.model_picker.setObjectName("modelPicker")
         self.model_picker.setAccessibleName("Model")
@@ -59,7 +68,10 @@ class MainWindow(QMainWindow):
 
         header = QHBoxLayout()
         header.setContentsMargins(16, 10, 12, 6)
-        header.addWidget(self.title, 1)
+        header.addWidget(self.title)
+        header.addSpacing(8)
+        header.addWidget(self.conversation_cost)
+        header.addStretch(1)
         header.addWidget(self.model_picker)
         header.addWidget(self.conv_settings_button)
 
@@ -70,6 +82,10 @@ class MainWindow(QMainWindow):
         chat_layout.setSpacing(0)
         chat_layout.addLayout(header)
         chat_layout.addWidget(self.messages, 1)
+        self.budget_notice = NoticeBar("budgetNotice", chat_page)  # 80% / 100% of the monthly budget
+        self.breaker_notice = NoticeBar("breakerNotice", chat_page)  # provider paused; "Try now"
+        chat_layout.addWidget(self.budget_notice)
+        chat_layout.addWidget(self.breaker_notice)
         chat_layout.addWidget(self.composer)
 
         self.pages = QStackedWidget(self)
@@ -130,6 +146,15 @@ class MainWindow(QMainWindow):
         models.triggered.connect(self.refreshModelsRequested)
         edit_menu.addAction(models)
 
+        view_menu = bar.addMenu("&View")
+        usage = QAction("&Usage…", self)
+        usage.setShortcut(QKeySequence("Ctrl+Shift+U"))
+        usage.triggered.connect(lambda: self.usageRequested.emit("spending"))
+        view_menu.addAction(usage)
+        limits = QAction("&Budgets && limits…", self)
+        limits.triggered.connect(lambda: self.usageRequested.emit("budgets"))
+        view_menu.addAction(limits)
+
         self.help_menu = bar.addMenu("&Help")
 
     def _model_edited(self) -> None:
@@ -160,6 +185,12 @@ class MainWindow(QMainWindow):
     def set_title(self, title: str) -> None:
         self.title.setText(title)
         self.setWindowTitle(f"{title} — Assistant" if title else "Assistant")
+
+    def set_conversation_cost(self, text: str, tooltip: str = "") -> None:
+        """The running total next to the title ("" hides it)."""
+        self.conversation_cost.setText(text)
+        self.conversation_cost.setToolTip(tooltip)
+        self.conversation_cost.setVisible(bool(text))
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.closing.emit()
