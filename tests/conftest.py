@@ -2,6 +2,7 @@
 
 import asyncio
 import os
+import sys
 import tempfile
 from collections.abc import Iterator
 
@@ -22,7 +23,15 @@ def qloop(qapp) -> Iterator[asyncio.AbstractEventLoop]:
 
     loop = qasync.QEventLoop(qapp, already_running=False)
     asyncio.set_event_loop(loop)
+    # As app.py does: qasync installs no async-generator hooks, so an abandoned generator (an HTTP body
+    # iterator left after an image stream's final event) would be finalised by the GC outside the loop.
+    hooks = sys.get_asyncgen_hooks()
+    firstiter = getattr(loop, "_asyncgen_firstiter_hook", None)
+    finalizer = getattr(loop, "_asyncgen_finalizer_hook", None)
+    if firstiter is not None and finalizer is not None:
+        sys.set_asyncgen_hooks(firstiter=firstiter, finalizer=finalizer)
     yield loop
     loop.run_until_complete(loop.shutdown_asyncgens())
+    sys.set_asyncgen_hooks(*hooks)
     loop.close()
     asyncio.set_event_loop(None)

@@ -187,6 +187,8 @@ class ChatController(QObject):
         self._send_message(text)
 
     def _send_message(self, text: str) -> None:
+        if self.is_busy():  # e.g. after the vision warning, if something started meanwhile
+            return
         attachments = self.images.take_attachments()
         if not text.strip() and not attachments:
             return

@@ -1,17 +1,44 @@
-"""The message box at the bottom of the window, with Send and Stop."""
+"""The message box at the bottom of the window, with Send and Stop.
+
+Image attachments and the Create image tools live in their own modules (``attachment_strip``,
+``image_input``, ``image_toolbar``); they plug in through ``add_above_editor``/``add_below_editor``,
+``_Editor.mime_handler`` and ``extra_content``.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from collections.abc import Callable
+from typing import Protocol
+
+from PySide6.QtCore import QMimeData, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 
+class MimeHandler(Protocol):
+    def can_take(self, mime: QMimeData) -> bool: ...
+    def take(self, mime: QMimeData) -> bool: ...
+
+
 class _Editor(QPlainTextEdit):
-    """Enter sends, Shift+Enter inserts a new line, Esc asks to stop."""
+    """Enter sends, Shift+Enter inserts a new line, Esc asks to stop.
+
+    Pasted or dropped data goes to ``mime_handler`` first (images become attachments); what it
+    does not take is inserted as text as usual.
+    """
 
     submit = Signal()
     escape = Signal()
+    mime_handler: MimeHandler | None = None
+
+    def canInsertFromMimeData(self, source: QMimeData) -> bool:
+        handler = self.mime_handler
+        return bool(handler is not None and handler.can_take(source)) or super().canInsertFromMimeData(source)
+
+    def insertFromMimeData(self, source: QMimeData) -> None:
+        handler = self.mime_handler
+        if handler is None or not handler.take(source):
+            super().insertFromMimeData(source)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not (
@@ -37,6 +64,7 @@ class Composer(QWidget):
         super().__init__(parent)
         self.setObjectName("composerPanel")
         self._busy = False
+        self.extra_content: Callable[[], bool] | None = None  # e.g. attachments: sendable without text
 
         self.editor = _Editor(self)
         self.editor.setObjectName("composer")
@@ -73,10 +101,16 @@ class Composer(QWidget):
         row = QHBoxLayout()
         row.addWidget(self.editor, 1)
         row.addLayout(buttons)
+        self._row = row
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 6, 12, 12)
         layout.addWidget(self.status)
+        self._above = QVBoxLayout()
+        self._above.setSpacing(4)
+        layout.addLayout(self._above)
         layout.addLayout(row)
+        self._below = QVBoxLayout()
+        layout.addLayout(self._below)
 
         self.editor.textChanged.connect(self._update_send)
         self.editor.document().documentLayout().documentSizeChanged.connect(self._fit_height)
@@ -119,6 +153,23 @@ class Composer(QWidget):
     def clear_status(self) -> None:
         self.show_status("")
 
+    def add_above_editor(self, widget: QWidget) -> None:
+        self._above.addWidget(widget)
+
+    def add_below_editor(self, widget: QWidget) -> None:
+        self._below.addWidget(widget)
+
+    def add_beside_send(self, widget: QWidget) -> None:
+        """A tool button between the message box and Send (the microphone)."""
+        self._row.insertWidget(self._row.count() - 1, widget, 0, Qt.AlignmentFlag.AlignTop)
+
+    def refresh_send(self) -> None:
+        """Re-evaluate Send (after ``extra_content`` changed)."""
+        self._update_send()
+
+    def _has_extra(self) -> bool:
+        return self.extra_content is not None and self.extra_content()
+
     def _has_text(self) -> bool:
         doc = self.editor.document()
         if doc.characterCount() > 2000:
@@ -126,7 +177,7 @@ class Composer(QWidget):
         return bool(self.text().strip())
 
     def _update_send(self) -> None:
-        self.send_button.setEnabled(not self._busy and self._has_text())
+        self.send_button.setEnabled(not self._busy and (self._has_text() or self._has_extra()))
 
     def _fit_height(self) -> None:
         doc_height = self.editor.document().documentLayout().documentSize().height()
@@ -139,7 +190,7 @@ class Composer(QWidget):
         if self._busy:
             return
         text = self.text()
-        if not text.strip():
+        if not text.strip() and not self._has_extra():
             return
         self.sendRequested.emit(text)
 

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from assistant_app.ui.markdown import render_segments, split_open_fence
 from assistant_app.ui.message_blocks import BlockStack, LiveCodeBlock, PlainBlock, create_block, segment_key
+from assistant_app.ui.message_images import MessageImages, image_attachments
 from assistant_app.ui.message_model import MessageItem, StreamBuffer
 
 USER_BUBBLE_FRACTION = 0.78
@@ -55,6 +56,7 @@ class MessageWidget(QWidget):
     branchRequested = Signal(int)
     retryRequested = Signal(int)
     continueRequested = Signal(int)
+    imageActivated = Signal(dict)  # an attachment's image was clicked
 
     def __init__(self, item: MessageItem, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -89,6 +91,8 @@ class MessageWidget(QWidget):
             self._bubble_layout.addWidget(caption)
         self._stack = BlockStack(self.bubble)
         self._bubble_layout.addWidget(self._stack)
+        self.images: MessageImages | None = None  # created for messages with images (or a live preview)
+        self._sync_images()
 
         line = QHBoxLayout()
         line.setContentsMargins(0, 0, 0, 0)
@@ -319,6 +323,7 @@ class MessageWidget(QWidget):
         self._live_code = None
         self.item = dataclasses.replace(item)
         self._render_content(text)
+        self._sync_images()
         self._update_decor()
 
     # ------------------------------------------------------------------ updates
@@ -330,6 +335,7 @@ class MessageWidget(QWidget):
             self.item.status = "streaming"
         elif item.content != old.content:
             self._render_content(item.content)
+        self._sync_images()
         self._update_decor()
 
     def _update_decor(self) -> None:
@@ -367,6 +373,22 @@ class MessageWidget(QWidget):
         if self.edit_button is not None:
             self.edit_button.setVisible(self._editor is None)
         self.copy_button.setVisible(not streaming)
+
+    # ------------------------------------------------------------------ images
+    def ensure_images(self) -> MessageImages:
+        """The image area (above the text), created on first use."""
+        if self.images is None:
+            self.images = MessageImages(self.role, self.bubble)
+            self.images.activated.connect(self.imageActivated)
+            self._bubble_layout.insertWidget(self._bubble_layout.indexOf(self._stack), self.images)
+        return self.images
+
+    def _sync_images(self) -> None:
+        if self.images is None and not image_attachments(self.item.attachments):
+            return
+        self.ensure_images().set_attachments(self.item.attachments, self.item.status)
+        self._natural_width = None
+        self._fit_width()
 
     # ------------------------------------------------------------------ inline editor (user messages)
     def start_edit(self) -> None:
@@ -444,6 +466,8 @@ class MessageWidget(QWidget):
             lines = self.item.content.split("\n")[:500]
             text_width = max((metrics.horizontalAdvance(line) for line in lines), default=0)
             bubble_margins = self._bubble_layout.contentsMargins()
+            if self.images is not None:
+                text_width = max(text_width, self.images.natural_width())
             self._natural_width = text_width + bubble_margins.left() + bubble_margins.right() + 6
         self.bubble.setFixedWidth(max(48, min(available, self._natural_width)))
 

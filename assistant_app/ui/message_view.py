@@ -37,6 +37,7 @@ class MessageView(QWidget):
     branchRequested = Signal(int)  # sibling message id to switch to
     retryRequested = Signal(int)  # assistant message id
     continueRequested = Signal(int)  # assistant message id
+    imageActivated = Signal(dict)  # an image attachment was clicked (open the viewer)
     streamRendered = Signal(int)  # message id; emitted after each coalesced streaming update
     pageLoaded = Signal(int)  # number of rows just created by paging (negative: the other direction)
 
@@ -332,6 +333,7 @@ class MessageView(QWidget):
         row.branchRequested.connect(self.branchRequested)
         row.retryRequested.connect(self.retryRequested)
         row.continueRequested.connect(self.continueRequested)
+        row.imageActivated.connect(self.imageActivated)
         # Layout: [placeholder, rows..., stretch].
         self._list.insertWidget(self._list.count() - 1 if layout_index is None else layout_index, row)
         if self._container.isVisible():
