@@ -13,14 +13,16 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assistant_app.api import errors as E
-from assistant_app.api.chat import Finished, TextDelta, Usage, UsageReport, build_chat_request, stream_chat
-from assistant_app.api.client import OpenAIClient, RetryNotice
 from assistant_app.core.attachments import AttachmentError, AttachmentStore, is_stored_image
 from assistant_app.core.attachments import data_url as attachment_data_url
 from assistant_app.core.store import Message, NotFoundError, Store
+
+if TYPE_CHECKING:  # the HTTP stack (httpx) loads on first use, not at start-up
+    from assistant_app.api.chat import Usage
+    from assistant_app.api.client import OpenAIClient, RetryNotice
 
 SAVE_INTERVAL = 0.5
 CONTINUE_PROMPT = "Continue your previous reply exactly where it stopped. Do not repeat anything already written."
@@ -49,7 +51,7 @@ class ReplyFailed:
 
 
 ReplyEvent = ReplyStarted | ReplyDelta | ReplyFinished | ReplyFailed
-RetryListener = Callable[[int, RetryNotice], None]
+RetryListener = Callable[[int, "RetryNotice"], None]
 
 
 @dataclass
@@ -175,6 +177,8 @@ class ChatService:
         prefix: str,
         on_retry: RetryListener | None,
     ) -> AsyncIterator[ReplyEvent]:
+        from assistant_app.api.chat import Finished, TextDelta, UsageReport, build_chat_request, stream_chat
+
         body = build_chat_request(
             options.model,
             messages,

@@ -5,22 +5,25 @@ from __future__ import annotations
 import logging
 import logging.handlers
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
-import httpx
-
-from assistant_app.api.client import OpenAIClient, make_http_client
 from assistant_app.api.redact import RedactingFilter
-from assistant_app.core.budget import Budgets
 from assistant_app.core.chat import ChatOptions, ChatService
 from assistant_app.core.paths import AppPaths, app_paths
-from assistant_app.core.pricing import USER_FILE_NAME, PriceTable
 from assistant_app.core.providers import endpoint_for
-from assistant_app.core.ratelimit import CircuitBreaker, ProviderGuard, RateLimiter
-from assistant_app.core.secrets import SecretStore
 from assistant_app.core.settings import ProviderProfile, Settings, load_settings, save_settings
 from assistant_app.core.store import Store
-from assistant_app.core.usage import UsageLog
+
+if TYPE_CHECKING:
+    # Loaded on first use, so the window can show before the HTTP stack, keyring and usage modules.
+    import httpx
+
+    from assistant_app.api.client import OpenAIClient
+    from assistant_app.core.budget import Budgets
+    from assistant_app.core.ratelimit import ProviderGuard
+    from assistant_app.core.secrets import SecretStore
+    from assistant_app.core.usage import UsageLog
 
 
 def setup_logging(paths: AppPaths, level: int = logging.INFO) -> None:
@@ -45,15 +48,26 @@ class AppContext:
     paths: AppPaths
     settings: Settings
     store: Store
-    secrets: SecretStore
+    secrets_override: SecretStore | None = None
     http: httpx.AsyncClient | None = None
     _clients: dict[Any, OpenAIClient] = field(default_factory=dict)
-    usage: UsageLog = field(init=False)
     # Rate limiter + circuit breaker per provider id; they outlive the clients (settings changes).
     guards: dict[str, ProviderGuard] = field(default_factory=dict)
 
-    def __post_init__(self) -> None:
-        self.usage = UsageLog(self.store, PriceTable.load(self.paths.config / USER_FILE_NAME))
+    @cached_property
+    def secrets(self) -> SecretStore:
+        if self.secrets_override is not None:
+            return self.secrets_override
+        from assistant_app.core.secrets import SecretStore
+
+        return SecretStore()
+
+    @cached_property
+    def usage(self) -> UsageLog:
+        from assistant_app.core.pricing import USER_FILE_NAME, PriceTable
+        from assistant_app.core.usage import UsageLog
+
+        return UsageLog(self.store, PriceTable.load(self.paths.config / USER_FILE_NAME))
 
     @classmethod
     def create(cls, *, secrets: SecretStore | None = None, log: bool = True) -> AppContext:
@@ -62,7 +76,7 @@ class AppContext:
             setup_logging(paths)
         settings = load_settings(paths.settings_file)
         store = Store(paths.database)
-        return cls(paths=paths, settings=settings, store=store, secrets=secrets or SecretStore())
+        return cls(paths=paths, settings=settings, store=store, secrets_override=secrets)
 
     def save_settings(self) -> None:
         save_settings(self.paths.settings_file, self.settings)
@@ -74,6 +88,8 @@ class AppContext:
     def http_client(self) -> httpx.AsyncClient:
         """The one shared AsyncClient (created on first use, on the running loop)."""
         if self.http is None:
+            from assistant_app.api.client import make_http_client
+
             self.http = make_http_client(self.settings.read_timeout)
         return self.http
 
@@ -81,6 +97,8 @@ class AppContext:
         """The provider's guard; user limits come from ``settings.extra["rate_limits"][id]`` (rpm/tpm)."""
         guard = self.guards.get(profile.id)
         if guard is None:
+            from assistant_app.core.ratelimit import CircuitBreaker, ProviderGuard, RateLimiter
+
             limits = (self.settings.extra.get("rate_limits") or {}).get(profile.id) or {}
             guard = ProviderGuard(
                 RateLimiter(rpm=limits.get("rpm"), tpm=limits.get("tpm")),
@@ -96,6 +114,8 @@ class AppContext:
         key = (endpoint, self.settings.max_retries, self.settings.read_timeout)
         client = self._clients.get(key)
         if client is None:
+            from assistant_app.api.client import OpenAIClient
+
             self._clients.clear()
             client = OpenAIClient(
                 endpoint,
@@ -109,6 +129,8 @@ class AppContext:
         return client
 
     def budgets(self) -> Budgets:
+        from assistant_app.core.budget import Budgets
+
         return Budgets(self.settings, self.usage)
 
     def chat_service(self) -> ChatService:

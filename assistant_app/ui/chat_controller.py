@@ -6,19 +6,21 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-from assistant_app.api.client import RetryNotice
 from assistant_app.core.chat import ChatOptions, ReplyDelta, ReplyEvent, ReplyFailed, ReplyFinished, ReplyStarted
 from assistant_app.core.context import AppContext
-from assistant_app.core.export import export_json, export_markdown
 from assistant_app.core.store import NotFoundError
 from assistant_app.ui.conversation_list import ConversationRow, SearchRow
 from assistant_app.ui.items import items_for_path, sibling_map, to_item
 from assistant_app.ui.main_window import MainWindow
 from assistant_app.ui.usage_controller import UsageController
+
+if TYPE_CHECKING:
+    from assistant_app.api.client import RetryNotice
 
 log = logging.getLogger(__name__)
 
@@ -354,6 +356,8 @@ class ChatController(QObject):
 
     def export_to(self, path: Path, fmt: str, everything: bool) -> None:
         ids = None if everything else [self.conversation_id]
+        from assistant_app.core.export import export_json, export_markdown
+
         text = export_markdown(self.ctx.store, ids) if fmt == "markdown" else export_json(self.ctx.store, ids)
         try:
             path.write_text(text, encoding="utf-8")

@@ -14,15 +14,15 @@ from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import QMessageBox
 
 from assistant_app.api.errors import APIError
-from assistant_app.core.budget import BudgetStatus
 from assistant_app.core.context import AppContext
-from assistant_app.core.ratelimit import CircuitOpenError
 from assistant_app.ui.main_window import MainWindow
 from assistant_app.ui.usage_format import format_total
-from assistant_app.ui.usage_window import UsageWindow
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # usage/budget modules and the Usage window load when first needed
+    from assistant_app.core.budget import BudgetStatus
+    from assistant_app.core.ratelimit import CircuitOpenError
     from assistant_app.ui.chat_controller import ChatController
+    from assistant_app.ui.usage_window import UsageWindow
 
 
 class UsageController(QObject):
@@ -45,7 +45,7 @@ class UsageController(QObject):
         window.breaker_notice.actionTriggered.connect(self.try_now)
         chat.replyFinished.connect(lambda _mid, _status: self._after_reply())
         chat.busyChanged.connect(self._on_busy)
-        self.refresh_budget_notice()
+        QTimer.singleShot(0, self.refresh_budget_notice)  # after the first paint: it reads the usage log
 
     # -- costs -----------------------------------------------------------------------------------
 
@@ -122,6 +122,8 @@ class UsageController(QObject):
     # -- circuit breaker -------------------------------------------------------------------------
 
     def reply_failed(self, message_id: int, error: APIError) -> None:
+        from assistant_app.core.ratelimit import CircuitOpenError
+
         if not isinstance(error, CircuitOpenError):
             return
         self._breaker, self._breaker_message = error, message_id
@@ -167,6 +169,8 @@ class UsageController(QObject):
 
     def open_usage(self, page: str = "spending") -> UsageWindow:
         if self.usage_window is None:
+            from assistant_app.ui.usage_window import UsageWindow
+
             self.usage_window = UsageWindow(self.ctx, self.window)
             self.usage_window.budgetsSaved.connect(self.refresh_budget_notice)
         else:

@@ -105,7 +105,7 @@ def test_budget_driven_by_real_calls_through_the_loopback_server(tmp_path: Path)
         paths = AppPaths(tmp_path / "data", tmp_path / "config", tmp_path / "logs").ensure()
         profile = ProviderProfile(id="fake", name="Fake", kind="compatible", base_url=srv.base_url, needs_key=False)
         settings = Settings(providers=[profile], active_provider="fake", extra={"budget_confirm_over": True})
-        ctx = AppContext(paths=paths, settings=settings, store=Store(paths.database), secrets=NoSecrets())  # type: ignore[arg-type]
+        ctx = AppContext(paths=paths, settings=settings, store=Store(paths.database), secrets_override=NoSecrets())  # type: ignore[arg-type]
 
         async def send(conv_id: int) -> None:
             service = ctx.chat_service()

@@ -160,7 +160,7 @@ def make_ctx(tmp_path: Path, srv: FakeOpenAI) -> AppContext:
     paths = AppPaths(tmp_path / "data", tmp_path / "config", tmp_path / "logs").ensure()
     profile = ProviderProfile(id="fake", name="Fake AI", kind="compatible", base_url=srv.base_url, needs_key=False)
     settings = Settings(providers=[profile], active_provider="fake", max_retries=0)
-    return AppContext(paths=paths, settings=settings, store=Store(paths.database), secrets=NoSecrets())  # type: ignore[arg-type]
+    return AppContext(paths=paths, settings=settings, store=Store(paths.database), secrets_override=NoSecrets())  # type: ignore[arg-type]
 
 
 def reply(ctx: AppContext, text: str, model: str = "gpt-4o") -> tuple[int, object]:
