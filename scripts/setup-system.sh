@@ -23,6 +23,9 @@ TEST_PKGS=(
   xvfb xauth x11-apps imagemagick xdotool
   pulseaudio pulseaudio-utils espeak-ng sox
   dbus dbus-x11 gnome-keyring libsecret-tools
+  # the Linux package build and its test (tests/e2e/test_installed_package.py): desktop-file-validate,
+  # and icupkg + a C compiler to trim Qt's ICU data (packaging/linux/trim_icu.py)
+  desktop-file-utils icu-devtools gcc
 )
 
 list_only=0
