@@ -312,6 +312,11 @@ class BlockStack(QWidget):
 
     def set_blocks(self, widgets: list[QWidget]) -> None:
         """Replace the blocks; widgets that appear in both lists are moved, not re-created."""
+        current = self.blocks
+        if len(widgets) >= len(current) and all(a is b for a, b in zip(current, widgets, strict=False)):
+            for widget in widgets[len(current) :]:  # the usual end of a stream: only new blocks appended
+                self.append(widget)
+            return
         keep = {id(w) for w in widgets}
         old_chunks = self._chunks
         for widget in self.blocks:

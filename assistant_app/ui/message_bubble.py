@@ -7,6 +7,7 @@ The widget never holds the reply's text as the source of truth: complete message
 from __future__ import annotations
 
 import dataclasses
+from concurrent.futures import ThreadPoolExecutor
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -48,6 +49,10 @@ def status_text(item: MessageItem) -> tuple[str, str]:
     return "", ""
 
 
+# The exact final render of a long reply runs here (pure Python, Qt-free), off the GUI thread.
+_FINAL_PASS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="markdown")
+
+
 class MessageWidget(QWidget):
     """A transcript row. Emits intents; the view re-emits them with its public signals."""
 
@@ -57,6 +62,7 @@ class MessageWidget(QWidget):
     retryRequested = Signal(int)
     continueRequested = Signal(int)
     imageActivated = Signal(dict)  # an attachment's image was clicked
+    _final_ready = Signal(int, object)  # emitted from the worker thread; delivered queued on the GUI thread
 
     def __init__(self, item: MessageItem, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -71,6 +77,8 @@ class MessageWidget(QWidget):
         self._live_code: LiveCodeBlock | None = None
         self._editor: QWidget | None = None
         self._natural_width: int | None = None
+        self._final_generation = 0  # bumps on every full render, so a late worker result is dropped
+        self._final_ready.connect(self._apply_final, Qt.ConnectionType.QueuedConnection)
 
         outer = QVBoxLayout(self)
         outer.setContentsMargins(16, 6, 16, 6)
@@ -240,11 +248,16 @@ class MessageWidget(QWidget):
             self._natural_width = None
             self._fit_width()
             return
+        self._final_generation += 1
+        self._apply_segments(render_segments(text))
+
+    def _apply_segments(self, segments: list) -> None:
+        """Show ``segments``, reusing block widgets whose content is unchanged."""
         pool: dict[tuple, list[QWidget]] = {}
         for widget in self.blocks:
             pool.setdefault(getattr(widget, "key", ()), []).append(widget)
         new_blocks: list[QWidget] = []
-        for segment in render_segments(text):
+        for segment in segments:
             reusable = pool.get(segment_key(segment))
             if reusable:
                 new_blocks.append(reusable.pop(0))
@@ -311,8 +324,11 @@ class MessageWidget(QWidget):
         return self._live_code
 
     def end_stream(self, item: MessageItem) -> None:
-        """One exact render of the whole reply (``item.content``); streamed blocks are reused where unchanged."""
+        """Finish the reply without a long stall: the unfinished tail is rendered now (it is short), then
+        one exact render of the whole text runs on a worker thread (parsing a 20,000-token reply takes
+        ~50 ms) and only blocks that differ are replaced when it comes back."""
         text = item.content
+        stream = self._stream
         self._stream = None
         for widget in (self._tail_label, self._live_code):
             if widget is not None:
@@ -322,9 +338,37 @@ class MessageWidget(QWidget):
         self._tail_label = None
         self._live_code = None
         self.item = dataclasses.replace(item)
-        self._render_content(text)
+        streamed_blocks = stream.blocks if stream is not None else []
+        streamed = "".join(streamed_blocks)
+        if self.role == "assistant" and streamed and text.startswith(streamed) and len(text) - len(streamed) < 20_000:
+            rest = text[len(streamed) :]
+            for segment in render_segments(rest) if rest.strip() else []:
+                self._stack.append(create_block(segment, self._stack))
+                self.blocks_created += 1
+            self._final_generation += 1
+            generation = self._final_generation
+            future = _FINAL_PASS.submit(render_segments, text)
+            future.add_done_callback(lambda f: self._deliver_final(generation, f))
+        else:
+            self._render_content(text)
         self._sync_images()
         self._update_decor()
+
+    def _deliver_final(self, generation: int, future: object) -> None:
+        """Worker thread: hand the result to the GUI thread (the row may be gone by now)."""
+        try:
+            self._final_ready.emit(generation, future)
+        except RuntimeError:  # the C++ widget was deleted (conversation switched)
+            pass
+
+    def _apply_final(self, generation: int, future: object) -> None:
+        if generation != self._final_generation or self._stream is not None:
+            return  # a newer render (or a new stream) superseded this one
+        try:
+            segments = future.result()  # type: ignore[attr-defined]
+        except Exception:  # the streamed rendering stays; it is only less exact
+            return
+        self._apply_segments(segments)
 
     # ------------------------------------------------------------------ updates
     def set_item(self, item: MessageItem) -> None:

@@ -43,7 +43,7 @@ class MessageView(QWidget):
 
     PAGE_SIZE = 40
     MAX_LOADED = 160  # rows with widgets at most (about 4 pages)
-    FLUSH_INTERVAL_MS = 40
+    FLUSH_INTERVAL_MS = 30
     LOAD_MARGIN_PX = 400  # load the next page when an end of the loaded rows is closer than this
     BOTTOM_SLACK_PX = 24  # "at the bottom" tolerance
 

@@ -129,7 +129,9 @@ def test_finish_stream_renders_exactly_and_reuses_blocks(view: MessageView, qtbo
 
     view.finish_stream(MessageItem(9, "assistant", text, meta="test-model · 10 tok/s"))
     assert not row.streaming
-    assert [getattr(b, "key", None) for b in row.blocks] == [segment_key(s) for s in render_segments(text)]
+    # The exact pass runs on a worker thread and lands shortly after.
+    exact = [segment_key(s) for s in render_segments(text)]
+    qtbot.waitUntil(lambda: [getattr(b, "key", None) for b in row.blocks] == exact, timeout=TIMEOUT)
     assert 'href="https://example.org"' in row.blocks[0].text()
     assert any(b is streamed_code for b in row.blocks)  # unchanged code block kept
     assert row.meta_label.text() == "test-model · 10 tok/s"
