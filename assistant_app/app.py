@@ -89,6 +89,7 @@ def _process_start_time() -> float | None:
 async def _main(app) -> int:
     from assistant_app.core.context import AppContext
     from assistant_app.ui.chat_controller import ChatController
+    from assistant_app.ui.dictation_controller import DictationController
     from assistant_app.ui.main_window import MainWindow
     from assistant_app.ui.provider_controller import ProviderController
 
@@ -96,6 +97,7 @@ async def _main(app) -> int:
     window = MainWindow()
     chat = ChatController(ctx, window)
     providers = ProviderController(ctx, window, chat)
+    dictation = DictationController(ctx, window)  # after ProviderController: see ui/dictation_support.py
     closed = asyncio.Event()
     window.closing.connect(closed.set)
     app.aboutToQuit.connect(closed.set)  # may fire twice (qasync); setting an Event twice is harmless
@@ -109,13 +111,16 @@ async def _main(app) -> int:
     chat.new_conversation()
     window.show()
     providers.start()
+    dictation.start()
     if os.environ.get("ASSISTANT_APP_EXIT_AFTER_SHOWN"):
         _report_shown_and_close(window)
     log.info("window shown (%d conversations)", ctx.store.count_conversations())
 
     await closed.wait()
 
-    # Orderly shutdown: stop streaming (the partial reply is saved), end tasks, close HTTP, close DB.
+    # Orderly shutdown: the microphone stream first (a transcription in flight keeps its recording for a
+    # retry), then stop streaming (the partial reply is saved), end tasks, close HTTP, close DB.
+    await dictation.aclose()
     ctx.settings.window_geometry = bytes(window.saveGeometry().toBase64()).decode()
     try:
         ctx.save_settings()
@@ -124,6 +129,7 @@ async def _main(app) -> int:
     chat.stop()
     if chat._task is not None:
         await asyncio.gather(chat._task, return_exceptions=True)
+    await chat.images.wait()  # a cancelled image generation saves its last preview
     await providers.shutdown()
     await ctx.aclose()
     ctx.close()

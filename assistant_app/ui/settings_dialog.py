@@ -11,7 +11,7 @@ import copy
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QComboBox,
@@ -78,6 +78,7 @@ class SettingsDialog(QDialog):
         self.tabs.setObjectName("settingsTabs")
         self.tabs.addTab(self._build_providers_tab(keyring_status, env_key_present), "Providers")
         self.tabs.addTab(self._build_defaults_tab(), "Defaults")
+        self.tabs.addTab(self._build_dictation_tab(), "Dictation")
 
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
         self.buttons.setObjectName("settingsButtons")
@@ -242,6 +243,29 @@ class SettingsDialog(QDialog):
         form.addRow("Read timeout", _left(self.timeout_spin))
         return tab
 
+    def _build_dictation_tab(self) -> QWidget:
+        """Dictation settings (Settings.extra["dictation"]); the dictation controller of the window that
+        opened this dialog fills in the microphones (it owns the audio library)."""
+        from assistant_app.ui.dictation_prefs import DictationPrefs
+        from assistant_app.ui.dictation_settings import DictationSettingsPage
+
+        self._dictation_loaded = DictationPrefs.from_settings(self._settings)
+        self.dictation_page = DictationSettingsPage(self._dictation_loaded)
+        owner = self.parent()
+        source = owner.findChild(QObject, "dictationController") if owner is not None else None
+        if source is not None and hasattr(source, "attach_settings_page"):
+            source.attach_settings_page(self.dictation_page, self)
+        else:
+            self.dictation_page.set_devices([], "Open Settings from the main window to choose a microphone.")
+        return self.dictation_page
+
+    def _store_dictation(self, result: Settings) -> None:
+        from assistant_app.ui.dictation_prefs import SECTION
+
+        prefs = self.dictation_page.prefs()
+        if prefs != self._dictation_loaded or SECTION in result.extra:  # an untouched default is not written
+            prefs.store(result)
+
     # ---- public API ----
 
     def set_models(self, models: Sequence[str]) -> None:
@@ -279,6 +303,7 @@ class SettingsDialog(QDialog):
         result.max_tokens = self.max_tokens_spin.value() or None
         result.max_retries = self.retries_spin.value()
         result.read_timeout = float(self.timeout_spin.value())
+        self._store_dictation(result)
         return result
 
     def changed_keys(self) -> dict[str, tuple[str, bool]]:
@@ -299,6 +324,9 @@ class SettingsDialog(QDialog):
             self.provider_list.setCurrentRow(row)
             self._show_provider_error(f"{self._entries[row].profile.name}: {message}")
             self.form.focus_first_input()
+            return
+        if self.dictation_page.problem() is not None:
+            self.tabs.setCurrentWidget(self.dictation_page)
             return
         super().accept()
 
