@@ -56,20 +56,33 @@ def _close_on_signals(window) -> None:
         signal.signal(sig, lambda *_: window.close())
 
 
-def _report_shown_and_close(window) -> None:
-    """For benchmarks and smoke tests: once the first frame is painted and the event queue is
-    idle (the window is interactive), print ``SHOWN <seconds since process start>`` and quit."""
-    import time
+def _warm_up_in_background() -> None:
+    """Prepare the Markdown renderer off the GUI thread, so opening the first conversation is quick."""
+    import threading
 
+    from assistant_app.ui.markdown import warm_up
+
+    threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
+
+
+async def _first_frame() -> None:
+    """Return once Qt has handled the events queued so far, the window's first paint among them."""
     from PySide6.QtCore import QTimer
 
-    def done() -> None:
-        started = _process_start_time()
-        elapsed = time.time() - started if started else float("nan")
-        print(f"SHOWN {elapsed:.4f}", flush=True)
-        window.close()
+    done = asyncio.get_running_loop().create_future()
+    QTimer.singleShot(0, lambda: done.done() or done.set_result(None))
+    await done
 
-    QTimer.singleShot(0, done)
+
+def _report_shown_and_close(window) -> None:
+    """For benchmarks and smoke tests: the first frame is painted and the event loop idle (the window
+    takes input): print ``SHOWN <seconds since process start>`` and quit."""
+    import time
+
+    started = _process_start_time()
+    elapsed = time.time() - started if started else float("nan")
+    print(f"SHOWN {elapsed:.4f}", flush=True)
+    window.close()
 
 
 def _process_start_time() -> float | None:
@@ -89,15 +102,12 @@ def _process_start_time() -> float | None:
 async def _main(app) -> int:
     from assistant_app.core.context import AppContext
     from assistant_app.ui.chat_controller import ChatController
-    from assistant_app.ui.dictation_controller import DictationController
     from assistant_app.ui.main_window import MainWindow
-    from assistant_app.ui.provider_controller import ProviderController
 
+    # Phase 1, before the first frame: only what showing the window and chatting need.
     ctx = AppContext.create()
     window = MainWindow()
     chat = ChatController(ctx, window)
-    providers = ProviderController(ctx, window, chat)
-    dictation = DictationController(ctx, window)  # after ProviderController: see ui/dictation_support.py
     closed = asyncio.Event()
     window.closing.connect(closed.set)
     app.aboutToQuit.connect(closed.set)  # may fire twice (qasync); setting an Event twice is harmless
@@ -110,11 +120,21 @@ async def _main(app) -> int:
     chat.refresh_list()
     chat.new_conversation()
     window.show()
-    providers.start()
-    dictation.start()
+    await _first_frame()
     if os.environ.get("ASSISTANT_APP_EXIT_AFTER_SHOWN"):
         _report_shown_and_close(window)
     log.info("window shown (%d conversations)", ctx.store.count_conversations())
+
+    # Phase 2, once the window is on screen and typing works: the key check (welcome panel), the model
+    # list, settings dialogs and dictation; their modules (httpx, keyring, numpy) load now, not before.
+    from assistant_app.ui.dictation_controller import DictationController
+    from assistant_app.ui.provider_controller import ProviderController
+
+    providers = ProviderController(ctx, window, chat)
+    dictation = DictationController(ctx, window)  # after ProviderController: see ui/dictation_support.py
+    providers.start()
+    dictation.start()
+    _warm_up_in_background()
 
     await closed.wait()
 

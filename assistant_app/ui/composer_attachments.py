@@ -12,13 +12,12 @@ import functools
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QMimeData, QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QWidget
 
 from assistant_app.core.attachments import AttachmentStore
-from assistant_app.media.images import ImageError, PreparedImage, prepare_image, thumbnail_only
 from assistant_app.ui.attachment_strip import AttachmentStrip
 from assistant_app.ui.composer import Composer
 from assistant_app.ui.image_input import (
@@ -31,6 +30,9 @@ from assistant_app.ui.image_input import (
     encode_bitmap,
     incoming_images,
 )
+
+if TYPE_CHECKING:  # Pillow loads with the first image, not at start-up
+    from assistant_app.media.images import PreparedImage
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +130,8 @@ class ComposerAttachments(QObject):
         return key
 
     async def _prepare(self, entry: Entry, bitmap: Any, *, with_thumbnail: bool) -> None:
+        from assistant_app.media.images import ImageError, prepare_image, thumbnail_only
+
         loop = asyncio.get_running_loop()
         worker = _worker()
         try:

@@ -19,7 +19,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QMessageBox
 
 from assistant_app.api import errors as E
-from assistant_app.api.images import CompletedImage, PartialImage
+from assistant_app.api.image_results import CompletedImage, PartialImage
 from assistant_app.core.attachments import AttachmentError, AttachmentStore
 from assistant_app.core.capabilities import model_can_see_images
 from assistant_app.core.store import NotFoundError

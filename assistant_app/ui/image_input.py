@@ -15,7 +15,6 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PIL import Image
 from PySide6.QtCore import QEvent, QMimeData, QObject, Qt
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QImage, QPixmap
 from PySide6.QtWidgets import QWidget
@@ -157,6 +156,8 @@ def encode_bitmap(image: QImage, name: str = PASTED_NAME) -> bytes:
         image = image.convertToFormat(QImage.Format.Format_RGBA8888)
         layout = ("RGBA", "RGBA")
     mode, raw = layout
+    from PIL import Image  # loaded with the first pasted bitmap, not at start-up
+
     pil = Image.frombuffer(mode, (width, height), image.constBits(), "raw", raw, image.bytesPerLine(), 1)
     if mode == "RGBA" and pil.getchannel("A").getextrema()[0] == 255:
         pil = pil.convert("RGB")

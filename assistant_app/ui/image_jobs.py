@@ -11,25 +11,19 @@ import functools
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field, replace
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from assistant_app.api.client import OpenAIClient
 from assistant_app.api.image_options import edit_fields, family, generation_body, supports_streaming
-from assistant_app.api.images import (
-    CompletedImage,
-    ImageStreamEvent,
-    PartialImage,
-    edit_image,
-    generate_image,
-    stream_edit,
-    stream_image,
-)
+from assistant_app.api.image_results import CompletedImage, ImageStreamEvent, PartialImage
 from assistant_app.core.attachments import AttachmentStore, extension_for
 from assistant_app.core.pricing import PriceTable, cost_of
 from assistant_app.core.store import Message
 from assistant_app.ui.image_pixels import Pixels, decode_pixels, image_size, to_qimage
 from assistant_app.ui.image_toolbar import ImageRequest
 from assistant_app.ui.message_images import GRID_SIDE, LARGE_SIDE, remember
+
+if TYPE_CHECKING:  # the HTTP stack loads with the first image request, not at start-up
+    from assistant_app.api.client import OpenAIClient
 
 PARTIAL_IMAGES = 3  # previews per streamed image (the API allows 0-3)
 
@@ -70,6 +64,8 @@ class ImageJob:
 
 async def job_events(client: OpenAIClient, job: ImageJob) -> AsyncIterator[ImageStreamEvent]:
     """Partial previews then one ``CompletedImage`` per image (several only when n > 1, not streamed)."""
+    from assistant_app.api.images import edit_image, generate_image, stream_edit, stream_image
+
     req = job.request
     opts = req.options()
     if job.streams:

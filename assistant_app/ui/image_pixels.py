@@ -12,7 +12,6 @@ import io
 import os
 from dataclasses import dataclass
 
-from PIL import Image
 from PySide6.QtCore import QSize
 from PySide6.QtGui import QImage
 
@@ -38,6 +37,8 @@ def scaled_size(width: int, height: int, side: int) -> QSize:
 
 def decode_pixels(source: bytes | str | os.PathLike[str], side: int) -> Pixels:
     """Decode to at most ``side`` pixels on the long side (any thread). Raises OSError/ValueError if unreadable."""
+    from PIL import Image  # loaded on first image, not at start-up
+
     with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as im:
         size = im.size
         if im.format == "JPEG":
@@ -59,6 +60,8 @@ def to_qimage(pixels: Pixels) -> QImage:
 def image_size(data: bytes) -> tuple[int, int]:
     """Width and height from the header only."""
     try:
+        from PIL import Image
+
         with Image.open(io.BytesIO(data)) as im:
             return im.size
     except (OSError, ValueError):

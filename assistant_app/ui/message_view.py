@@ -42,6 +42,7 @@ class MessageView(QWidget):
     pageLoaded = Signal(int)  # number of rows just created by paging (negative: the other direction)
 
     PAGE_SIZE = 40
+    FIRST_PAGE = 16  # rows created when a conversation opens: enough to fill the window, fast to build
     MAX_LOADED = 160  # rows with widgets at most (about 4 pages)
     FLUSH_INTERVAL_MS = 30
     LOAD_MARGIN_PX = 400  # load the next page when an end of the loaded rows is closer than this
@@ -315,7 +316,7 @@ class MessageView(QWidget):
             self._remove_row(message_id)
         self._anchor = None
         self._end = len(self._items)
-        self._first = max(0, self._end - self.PAGE_SIZE)
+        self._first = max(0, self._end - self.FIRST_PAGE)
         self._container.setUpdatesEnabled(False)
         try:
             for index in range(self._first, self._end):

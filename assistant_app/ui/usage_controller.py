@@ -45,7 +45,7 @@ class UsageController(QObject):
         window.breaker_notice.actionTriggered.connect(self.try_now)
         chat.replyFinished.connect(lambda _mid, _status: self._after_reply())
         chat.busyChanged.connect(self._on_busy)
-        QTimer.singleShot(0, self.refresh_budget_notice)  # after the first paint: it reads the usage log
+        QTimer.singleShot(100, self.refresh_budget_notice)  # after the first paint: it reads the usage log
 
     # -- costs -----------------------------------------------------------------------------------
 

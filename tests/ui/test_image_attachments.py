@@ -207,16 +207,16 @@ def test_low_detail_prepares_smaller_images(make_app, tmp_path: Path) -> None:
 def test_sending_waits_for_preparation(make_app, qtbot, tmp_path: Path, monkeypatch) -> None:
     import threading
 
-    from assistant_app.ui import composer_attachments
+    from assistant_app.media import images  # composer_attachments imports it when an image arrives
 
     gate = threading.Event()
-    real = composer_attachments.prepare_image
+    real = images.prepare_image
 
     def slow(*args, **kwargs):
         gate.wait(10)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(composer_attachments, "prepare_image", slow)
+    monkeypatch.setattr(images, "prepare_image", slow)
     app = make_app()
     typed(app, qtbot, "wait for it")
     assert drop_on(app.window.composer, file_mime(gps_photo(tmp_path)))

@@ -320,29 +320,29 @@ def test_lazy_paging_of_5000_messages(view: MessageView, qtbot) -> None:
         for i in range(5000)
     ]
     view.set_messages(items)
-    page = MessageView.PAGE_SIZE
-    assert view.loaded_count() == page
-    assert len(view.findChildren(MessageWidget)) == page
+    first, page = MessageView.FIRST_PAGE, MessageView.PAGE_SIZE
+    assert view.loaded_count() == first
+    assert len(view.findChildren(MessageWidget)) == first
     assert view.row(4999) is not None and view.row(0) is None
     assert view.message_text(10) == "Message 10\n\nSome *text* number 10."  # unloaded, still known
 
     bar = view.scroll_area().verticalScrollBar()
     qtbot.waitUntil(lambda: bar.maximum() > 0 and bar.value() == bar.maximum(), timeout=TIMEOUT)
-    assert view.loaded_count() == page  # at the bottom: nothing more is created
+    assert view.loaded_count() == first  # at the bottom: nothing more is created
 
-    top_row = view.row(5000 - page)
+    top_row = view.row(5000 - first)
     viewport = view.scroll_area().viewport()
     bar.setValue(0)  # the user scrolls to the top
     before = top_row.mapTo(viewport, top_row.rect().topLeft()).y()
-    qtbot.waitUntil(lambda: view.loaded_count() == 2 * page, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: view.loaded_count() == first + page, timeout=TIMEOUT)
     qtbot.waitUntil(lambda: bar.maximum() > 0 and bar.value() > 0, timeout=TIMEOUT)
     after = top_row.mapTo(viewport, top_row.rect().topLeft()).y()
     assert abs(after - before) <= 2  # the content the user was looking at did not jump
-    assert view.row(5000 - 2 * page) is not None and view.row(5000 - 2 * page - 1) is None
+    assert view.row(5000 - first - page) is not None and view.row(5000 - first - page - 1) is None
     # Rows stay in conversation order in the layout.
     rows = [w for w in view.findChildren(MessageWidget) if w.isVisibleTo(view)]
     ordered = sorted(rows, key=lambda w: w.y())
-    assert [w.item.id for w in ordered] == list(range(5000 - 2 * page, 5000))
+    assert [w.item.id for w in ordered] == list(range(5000 - first - page, 5000))
 
 
 def test_screenshot(view: MessageView, qtbot) -> None:
