@@ -93,3 +93,26 @@ def xdotool(*args: str, display: str, timeout: float = 20) -> str:
     if out.returncode != 0:
         raise AssertionError(f"xdotool {' '.join(args)} failed: {out.stderr.strip()}")
     return out.stdout.strip()
+
+
+def main_window(display: str, name: str = "Assistant", timeout: float = 60) -> str:
+    """The app's main window id: the largest visible window whose title contains ``name``.
+
+    ``xdotool search`` also lists short-lived windows with the app's name (tooltips, popups); sending
+    keys to one of those after it is gone fails with BadWindow."""
+    xdotool("search", "--sync", "--onlyvisible", "--name", name, display=display, timeout=timeout)
+
+    def largest() -> str | None:
+        out = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", name],
+                             env={**os.environ, "DISPLAY": display}, capture_output=True, text=True, timeout=20)
+        best, best_area = None, 0
+        for wid in out.stdout.split():
+            geo = subprocess.run(["xdotool", "getwindowgeometry", "--shell", wid],
+                                 env={**os.environ, "DISPLAY": display}, capture_output=True, text=True, timeout=20)
+            fields = dict(line.split("=", 1) for line in geo.stdout.splitlines() if "=" in line)
+            area = int(fields.get("WIDTH", 0)) * int(fields.get("HEIGHT", 0))
+            if area > best_area:
+                best, best_area = wid, area
+        return best if best_area >= 200 * 200 else None
+
+    return wait_until(largest, timeout=timeout, what=f"the {name} main window")

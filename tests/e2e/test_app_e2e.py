@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import REPO, fake_server, have, query, wait_until, xdotool, xvfb
+from tests.e2e.harness import REPO, fake_server, have, main_window, query, wait_until, xdotool, xvfb
 
 pytestmark = [
     pytest.mark.e2e,
@@ -46,8 +46,7 @@ def test_type_prompt_get_streamed_reply_and_export(tmp_path: Path) -> None:
         app = subprocess.Popen([sys.executable, "-m", "assistant_app"], env=env, cwd=tmp_path,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         try:
-            wid = xdotool("search", "--sync", "--onlyvisible", "--name", "Assistant", display=display, timeout=60)
-            wid = wid.splitlines()[0]
+            wid = main_window(display)
             xdotool("windowmove", wid, "0", "0", display=display)
             xdotool("windowsize", wid, "1200", "780", display=display)
             xdotool("windowfocus", "--sync", wid, display=display)

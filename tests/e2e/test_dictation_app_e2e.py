@@ -24,7 +24,7 @@ import pytest
 
 from assistant_app.core.settings import ProviderProfile, Settings, save_settings
 from assistant_app.ui.dictation_prefs import DictationPrefs
-from tests.e2e.harness import REPO, fake_server, have, query, wait_until, xdotool, xvfb
+from tests.e2e.harness import REPO, fake_server, have, main_window, query, wait_until, xdotool, xvfb
 from tests.support.speech_audio import PHRASE
 from tests.support.whisper_server import WhisperServer, WhisperUnavailable
 
@@ -110,8 +110,7 @@ def test_hold_the_key_speak_release_and_send(tmp_path: Path, whisper: WhisperSer
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
         player: subprocess.Popen[bytes] | None = None
         try:
-            wid = xdotool("search", "--sync", "--onlyvisible", "--name", "Assistant", display=display, timeout=60)
-            wid = wid.splitlines()[0]
+            wid = main_window(display)
             xdotool("windowmove", wid, "0", "0", display=display)
             xdotool("windowsize", wid, "1200", "780", display=display)
             xdotool("windowfocus", "--sync", wid, display=display)

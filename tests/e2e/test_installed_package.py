@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from assistant_app import __version__
-from tests.e2e.harness import REPO, fake_server, have, query, wait_until, xdotool, xvfb
+from tests.e2e.harness import REPO, fake_server, have, main_window, query, wait_until, xdotool, xvfb
 
 pytestmark = [
     pytest.mark.dist,
@@ -379,8 +379,7 @@ def test_installed_app_streams_a_reply_in_a_window(installed: Installed, tmp_pat
         app = subprocess.Popen([str(installed.exe)], env=env, cwd=tmp_path, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True)  # fmt: skip
         try:
-            wid = xdotool("search", "--sync", "--onlyvisible", "--name", "Assistant", display=display, timeout=60)
-            wid = wid.splitlines()[0]
+            wid = main_window(display)
             xdotool("windowsize", wid, "1200", "780", display=display)
             xdotool("windowfocus", "--sync", wid, display=display)
             xdotool("type", "--delay", "5", prompt, display=display)
@@ -390,7 +389,7 @@ def test_installed_app_streams_a_reply_in_a_window(installed: Installed, tmp_pat
                 timeout=60, what="a complete assistant reply in the database",
             )  # fmt: skip
             assert "```" in rows[0][0], "the loopback server's default reply carries a code block"
-            xdotool("key", "--window", wid, "ctrl+q", display=display)
+            xdotool("key", "ctrl+q", display=display)
             app.wait(30)
         finally:
             if app.poll() is None:
