@@ -130,6 +130,7 @@ async def _main(app) -> int:
     from assistant_app.ui.dictation_controller import DictationController
     from assistant_app.ui.provider_controller import ProviderController
 
+    chat.images  # noqa: B018  (builds the Attach / Create image controls now)
     providers = ProviderController(ctx, window, chat)
     dictation = DictationController(ctx, window)  # after ProviderController: see ui/dictation_support.py
     providers.start()

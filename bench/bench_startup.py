@@ -139,6 +139,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
+    # An installed app runs from byte-compiled modules; make sure ours are (PYTHONDONTWRITEBYTECODE may be set).
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "assistant_app")], check=True)
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) / "home"
         long_id = seed(home, 1000, 5000)

@@ -21,6 +21,7 @@ from assistant_app.ui.usage_controller import UsageController
 
 if TYPE_CHECKING:
     from assistant_app.api.client import RetryNotice
+    from assistant_app.ui.image_controller import ImageController
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,7 @@ class ChatController(QObject):
         self.view.continueRequested.connect(self.continue_reply)
         window.exportRequested.connect(self.export_dialog)
         window.modelChosen.connect(self.set_model)
-        self._setup_images()
+        self._images: ImageController | None = None  # built after the first frame (app.py) or on first use
         self.usage_ui = UsageController(ctx, window, self)  # costs, budgets, circuit breaker, Usage window
 
     # -- conversations ------------------------------------------------------------------------
@@ -160,7 +161,9 @@ class ChatController(QObject):
 
     def is_busy(self) -> bool:
         """A chat reply or an image generation is running."""
-        return (self._task is not None and not self._task.done()) or self.images.is_busy()
+        return (self._task is not None and not self._task.done()) or (
+            self._images is not None and self._images.is_busy()
+        )
 
     def _options(self) -> ChatOptions:
         defaults = self.ctx.default_options()
@@ -243,7 +246,8 @@ class ChatController(QObject):
     def stop(self) -> None:
         if self._task is not None and not self._task.done():
             self._task.cancel()
-        self.images.cancel()
+        if self._images is not None:
+            self._images.cancel()
 
     def _start(self, events: AsyncIterator[ReplyEvent], *, resume: int | None = None) -> None:
         self.composer.set_busy(True)
@@ -326,10 +330,14 @@ class ChatController(QObject):
 
     # -- images (ui/image_controller.py does the work) -----------------------------------------
 
-    def _setup_images(self) -> None:
-        from assistant_app.ui.image_controller import ImageController
+    @property
+    def images(self) -> ImageController:
+        """Attachments, Create image and the viewer; its modules load after the window is shown."""
+        if self._images is None:
+            from assistant_app.ui.image_controller import ImageController
 
-        self.images = ImageController(self)
+            self._images = ImageController(self)
+        return self._images
 
     def _images_ready(self, text: str) -> bool:
         """Not while an image is being prepared; a warning first if the model is known not to see images."""

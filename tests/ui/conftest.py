@@ -86,6 +86,7 @@ def make_app(qloop, tmp_path: Path, monkeypatch) -> Iterator[Callable[..., App]]
         ctx.settings.max_retries = 2
         window = MainWindow()
         chat = ChatController(ctx, window)
+        chat.images  # noqa: B018  (as app.py does once the window is shown)
         providers = ProviderController(ctx, window, chat)
         window.resize(1000, 700)
         chat.refresh_list()
