@@ -115,8 +115,17 @@ class ChatController(QObject):
             self.view.clear()
             self.view.show_placeholder("This conversation is empty.")
 
-    def _open_hit(self, conversation_id: int, _message_id: int) -> None:
+    def _open_hit(self, conversation_id: int, message_id: int) -> None:
+        """Open the conversation of a search hit on the branch holding the message, scrolled to it."""
         self.open_conversation(conversation_id)
+        if message_id < 0 or self.conversation_id != conversation_id:
+            return  # the title matched, or the conversation is gone
+        try:
+            path = self.ctx.store.switch_to(message_id)
+        except NotFoundError:
+            return
+        self._render_path(path)
+        self.view.reveal(message_id)
 
     def rename(self, conversation_id: int, title: str) -> None:
         self.ctx.store.rename_conversation(conversation_id, title)

@@ -231,6 +231,28 @@ class MessageView(QWidget):
         bar = self._scroll.verticalScrollBar()
         return self._end == len(self._items) and bar.value() >= bar.maximum() - self.BOTTOM_SLACK_PX
 
+    def reveal(self, message_id: int) -> bool:
+        """Bring a message into view (a search hit): build the rows around it if they have none yet."""
+        index = self._index_of(message_id)
+        if index is None:
+            return False
+        if message_id not in self._rows:
+            for loaded in list(self._rows):
+                self._remove_row(loaded)
+            self._anchor = None
+            self._first = max(0, index - 2)
+            self._end = min(len(self._items), self._first + self.FIRST_PAGE)
+            self._container.setUpdatesEnabled(False)
+            try:
+                for i in range(self._first, self._end):
+                    self._add_row(i)
+            finally:
+                self._container.setUpdatesEnabled(True)
+        self._stick_bottom = False
+        row = self._rows[message_id]
+        QTimer.singleShot(0, lambda: self._scroll.ensureWidgetVisible(row, 0, 40))
+        return True
+
     def scroll_to_bottom(self) -> None:
         """Show the end of the conversation (re-creating the last page if the user paged far up)."""
         if self._end < len(self._items):

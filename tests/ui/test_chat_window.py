@@ -160,6 +160,27 @@ def test_search_finds_a_conversation_and_opens_it(make_app, qtbot) -> None:
     assert "zebra" in app.window.messages.message_text(app.window.messages.message_ids()[0])
 
 
+def test_a_search_hit_deep_in_a_long_conversation_is_brought_into_view(make_app, qtbot) -> None:
+    app = make_app()
+    store = app.ctx.store
+    conv = store.create_conversation(title="Long one")
+    items = [{"role": "user" if i % 2 == 0 else "assistant", "content": f"filler message {i}"} for i in range(200)]
+    items[20] = {"role": "user", "content": "the okapi question"}
+    ids = store.add_messages(conv.id, items)
+    app.chat.refresh_list()
+    sidebar = app.window.sidebar
+    qtbot.keyClicks(sidebar.search, "okapi")
+    app.run(app.until(lambda: sidebar.is_searching() and sidebar.list.count() > 0, what="search results"))
+    sidebar.list.itemClicked.emit(sidebar.list.item(0))
+    view = app.window.messages
+    assert app.chat.conversation_id == conv.id
+    row = view.row(ids[20])
+    assert row is not None, "the hit's row was built although it is far from the end"
+    viewport = view.scroll_area().viewport()
+    app.run(app.until(lambda: not row.visibleRegion().isEmpty(), what="the hit scrolled into view"))
+    assert 0 <= row.mapTo(viewport, row.rect().topLeft()).y() < viewport.height()
+
+
 def test_export_markdown_and_json(make_app, qtbot, tmp_path: Path) -> None:
     app = make_app(chat_reply="Here:\n\n```python\nprint('hi')\n```\n")
     type_and_send(app, qtbot, "code please")
