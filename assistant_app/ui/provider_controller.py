@@ -85,9 +85,12 @@ class ProviderController(QObject):
         except Exception:
             return False
 
-    async def _detect(self, form: ProviderForm) -> None:
+    async def _detect(self, form: ProviderForm | SettingsDialog) -> None:
         found = await probe_local_servers(self._http())
-        form.set_detected([(p.id, p.name, p.base_url) for p in found])
+        try:
+            form.set_detected([(p.id, p.name, p.base_url) for p in found])
+        except RuntimeError:  # the dialog was closed (and deleted) before the probe answered
+            pass
 
     def _http(self) -> httpx.AsyncClient:
         return self.ctx.http_client()
@@ -181,6 +184,7 @@ class ProviderController(QObject):
         dialog.testRequested.connect(lambda profile, key: self._test_in_dialog(dialog, profile, key))
         dialog.finished.connect(lambda result: self._settings_done(dialog, result))
         dialog.open()
+        self.spawn(self._detect(dialog))
 
     def _test_in_dialog(self, dialog: SettingsDialog, profile: ProviderProfile, key: str) -> None:
         dialog.show_test_running()

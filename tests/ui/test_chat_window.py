@@ -281,3 +281,21 @@ def test_first_run_welcome_tests_the_connection_and_stores_the_key(make_app, qtb
     type_and_send(app, qtbot, "hi after setup")
     _mid, status = app.run(app.reply_done())
     assert status == "complete"
+
+
+def test_settings_offers_the_local_servers_found(make_app, monkeypatch) -> None:
+    from assistant_app.core.providers import local_profile
+    from assistant_app.ui import provider_controller
+
+    async def found(_http, *args, **kwargs):
+        return [local_profile("ollama", "Ollama", 11434)]
+
+    monkeypatch.setattr(provider_controller, "probe_local_servers", found)
+    app = make_app()
+    app.providers.open_settings()
+    dialog = app.window.findChild(provider_controller.SettingsDialog)
+    assert dialog is not None
+    button = "Use Ollama at http://127.0.0.1:11434/v1"
+    app.run(app.until(lambda: any(b.text() == button for b in dialog.findChildren(QPushButton)),
+                      what="the detected server offered"))
+    dialog.reject()
