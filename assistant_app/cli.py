@@ -142,6 +142,10 @@ def _gui(_args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    words = sys.argv[1:] if argv is None else argv
+    if not words or words == ["gui"]:
+        # Opening the window needs no argument parsing: skip importing every subcommand's module.
+        return _gui(argparse.Namespace(command="gui"))
     args = _parser().parse_args(argv)
     try:
         if args.command == "chat":
