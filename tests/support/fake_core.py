@@ -437,6 +437,7 @@ class FakeServerCore:
 
     async def _handle(self, req: HttpRequest, rw: ResponseWriter) -> None:
         rec = self._record(req)
+        rw.on_status = lambda status: setattr(rec, "status", status)
         headers = self._base_headers(rec.request_id)
         ex = Exchange(rec, rw, headers, None, None)
         try:

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import socket
 import struct
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -131,6 +131,7 @@ class ResponseWriter:
         self.keep_alive = keep_alive
         self.framing = "length"
         self.status: int | None = None
+        self.on_status: Callable[[int], None] | None = None  # told before the status line is written
         self.headers_sent = False
         self.finished = False
 
@@ -154,6 +155,8 @@ class ResponseWriter:
         self, status: int, headers: Mapping[str, str], framing: str, content_length: int | None = None
     ) -> None:
         self.status = status
+        if self.on_status is not None:
+            self.on_status(status)  # a test reading the record after the response must see it
         self.framing = framing
         extra: list[tuple[str, str]] = []
         if framing == "length":
