@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import html
 import re
+import threading
+from collections import OrderedDict
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -157,6 +160,16 @@ def split_open_fence(tail: str) -> OpenFence | None:
     return OpenFence(tail[: fence.start], info, code)
 
 
+def prose_before_fence(block: str) -> str:
+    """The text of a finished block before its first fence line (all of it if it has none)."""
+    offset = 0
+    for line in _lines(block):
+        if _open_fence(line, offset) is not None:
+            return block[:offset]
+        offset += len(line)
+    return block
+
+
 def _dedent(line: str, indent: int) -> str:
     n = 0
     while n < indent and n < len(line) and line[n] == " ":
@@ -196,24 +209,91 @@ def _language(info: str) -> str:
     return info.strip().split(maxsplit=1)[0] if info.strip() else ""
 
 
-@lru_cache(maxsize=512)
-def highlight_code(code: str, language: str = "", *, wrap: bool = False) -> str:
-    """Highlighted code as a ``<pre>`` with inline colours (Qt rich text has no CSS classes)."""
-    from pygments import highlight
-    from pygments.formatters import HtmlFormatter
+class _HighlightCache:
+    """Highlighted code by (code, language, wrap), shared by the GUI thread and the highlighter thread."""
+
+    def __init__(self, size: int = 512) -> None:
+        self._size = size
+        self._items: OrderedDict[tuple[str, str, bool], str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str, bool]) -> str | None:
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key: tuple[str, str, bool], value: str) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+_HIGHLIGHTS = _HighlightCache()
+_PER_THREAD = threading.local()  # Pygments formatter and lexers, built once per thread and reused
+_HIGHLIGHTER: ThreadPoolExecutor | None = None
+
+
+def _lexer(language: str) -> Any:
     from pygments.lexers import get_lexer_by_name
     from pygments.lexers.special import TextLexer
     from pygments.util import ClassNotFound
 
-    try:
-        lexer = get_lexer_by_name(language, stripnl=False, ensurenl=False) if language else TextLexer()
-    except ClassNotFound:
-        lexer = TextLexer()
-    body = highlight(code, lexer, HtmlFormatter(noclasses=True, nowrap=True, style=PYGMENTS_STYLE))
+    lexers = getattr(_PER_THREAD, "lexers", None)
+    if lexers is None:
+        lexers = _PER_THREAD.lexers = {}
+    lexer = lexers.get(language)
+    if lexer is None:
+        try:
+            lexer = get_lexer_by_name(language, stripnl=False, ensurenl=False) if language else TextLexer()
+        except ClassNotFound:
+            lexer = TextLexer()
+        lexers[language] = lexer
+    return lexer
+
+
+def _formatter() -> Any:
+    formatter = getattr(_PER_THREAD, "formatter", None)
+    if formatter is None:
+        from pygments.formatters import HtmlFormatter
+
+        formatter = _PER_THREAD.formatter = HtmlFormatter(noclasses=True, nowrap=True, style=PYGMENTS_STYLE)
+    return formatter
+
+
+def highlight_code(code: str, language: str = "", *, wrap: bool = False) -> str:
+    """Highlighted code as a ``<pre>`` with inline colours (Qt rich text has no CSS classes)."""
+    key = (code, language, wrap)
+    cached = _HIGHLIGHTS.get(key)
+    if cached is not None:
+        return cached
+    from pygments import highlight
+
+    body = highlight(code, _lexer(language), _formatter())
     if body.endswith("\n"):
         body = body[:-1]
     white_space = "pre-wrap" if wrap else "pre"
-    return f'<pre style="margin:0; white-space:{white_space}; font-family:{MONO_FAMILY};">{body}</pre>'
+    result = f'<pre style="margin:0; white-space:{white_space}; font-family:{MONO_FAMILY};">{body}</pre>'
+    _HIGHLIGHTS.put(key, result)
+    return result
+
+
+def is_highlighted(code: str, language: str = "") -> bool:
+    """True when ``highlight_code(code, language)`` would answer from the cache (no Pygments work)."""
+    return _HIGHLIGHTS.get((code, language, False)) is not None
+
+
+def highlight_in_background(code: str, language: str = "") -> Future[str]:
+    """Highlight on the highlighter thread (Pygments is pure Python: a 30-line block takes a few ms,
+    which is a dropped frame when it lands on the GUI thread during a stream). The result is cached,
+    so the GUI thread's later ``highlight_code`` call returns at once."""
+    global _HIGHLIGHTER
+    if _HIGHLIGHTER is None:
+        _HIGHLIGHTER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="highlight")
+    return _HIGHLIGHTER.submit(highlight_code, code, language)
 
 
 def _render_fence(self: Any, tokens: list[Token], idx: int, options: Any, env: Any) -> str:

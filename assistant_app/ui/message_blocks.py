@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtCore import QSize, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QFontDatabase, QTextCursor, QTextOption
 from PySide6.QtWidgets import (
     QApplication,
@@ -54,24 +54,69 @@ class _HeightCachingLabel(QLabel):
     cache is dropped when the text, font or style changes.
     """
 
+    PROBE_WIDTH = 160  # narrower than any real text column: layouts probing minimum sizes
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._hfw: dict[int, int] = {}
+        self._probes: dict[int, int] = {}  # answers for widths we are never shown at (see heightForWidth)
 
     def heightForWidth(self, width: int) -> int:
+        # Fast path first: a long reply's blocks are asked hundreds of times per layout pass.
         height = self._hfw.get(width)
-        if height is None:
-            if len(self._hfw) > 8:
-                self._hfw.clear()
-            height = self._hfw[width] = super().heightForWidth(width)
+        if height is not None:
+            return height
+        height = self._probes.get(width)
+        if height is not None:
+            return height
+        if width < self.PROBE_WIDTH or not self.testAttribute(Qt.WidgetAttribute.WA_Resized):
+            # Layouts also ask at widths no block is ever shown at (0 for their minimum size, the
+            # default 100 px before the first layout), each a full document layout (2-3 ms for a
+            # table); answer for the width we will really get instead (until our width changes).
+            target = max(width, self._expected_width())
+            height = self._probes[width] = self._hfw.get(target) or self._layout_height(target)
+            return height
+        return self._layout_height(width)
+
+    def _layout_height(self, width: int) -> int:
+        if len(self._hfw) > 8:
+            self._hfw.clear()
+        height = self._hfw[width] = super().heightForWidth(width)
         return height
+
+    def resizeEvent(self, event) -> None:
+        self._probes.clear()
+        super().resizeEvent(event)
+
+    def minimumSizeHint(self) -> QSize:
+        """QLabel lays the text out three times for this; our heights come from ``heightForWidth``."""
+        return QSize(0, self.fontMetrics().height())
+
+    def sizeHint(self) -> QSize:
+        """QLabel's own hint lays the text out at guessed widths (4 ms for a table, on every new block);
+        our layouts ignore the hinted width and take the height from ``heightForWidth``, so answer
+        with that at the width we have (or our parent's, before the first layout)."""
+        width = self.width() if self.testAttribute(Qt.WidgetAttribute.WA_Resized) else self._expected_width()
+        if width <= 0:
+            return super().sizeHint()
+        return QSize(width, self.heightForWidth(width))
+
+    def _expected_width(self) -> int:
+        """The width the layout is about to give us: that of the nearest ancestor already laid out
+        (chunks and batches have no margins)."""
+        parent = self.parentWidget()
+        while parent is not None and not parent.testAttribute(Qt.WidgetAttribute.WA_Resized):
+            parent = parent.parentWidget()
+        return parent.contentsRect().width() if parent is not None else 0
 
     def setText(self, text: str) -> None:
         self._hfw.clear()
+        self._probes.clear()
         super().setText(text)
 
     def changeEvent(self, event) -> None:
         self._hfw.clear()
+        self._probes.clear()
         super().changeEvent(event)
 
 
@@ -309,6 +354,27 @@ class BlockStack(QWidget):
     def append(self, widget: QWidget) -> None:
         self._open_chunk().addWidget(widget)
         self.blocks.append(widget)
+
+    def append_many(self, widgets: list[QWidget]) -> None:
+        """Append several blocks at once, shown together.
+
+        Showing a widget lays out every ancestor up to the window, and a layout shows each widget
+        added to it separately; blocks that finished together go into one (hidden) batch widget,
+        so the window is laid out once for all of them, not once per block."""
+        if len(widgets) <= 1:
+            for widget in widgets:
+                self.append(widget)
+            return
+        chunk_layout = self._open_chunk()
+        batch = QWidget(chunk_layout.parentWidget())
+        batch.setObjectName("blockBatch")
+        batch_layout = QVBoxLayout(batch)
+        batch_layout.setContentsMargins(0, 0, 0, 0)
+        batch_layout.setSpacing(self.SPACING)
+        for widget in widgets:
+            batch_layout.addWidget(widget)
+        chunk_layout.addWidget(batch)
+        self.blocks.extend(widgets)
 
     def set_blocks(self, widgets: list[QWidget]) -> None:
         """Replace the blocks; widgets that appear in both lists are moved, not re-created."""

@@ -7,7 +7,7 @@ The widget never holds the reply's text as the source of truth: complete message
 from __future__ import annotations
 
 import dataclasses
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -22,7 +22,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from assistant_app.ui.markdown import render_segments, split_open_fence
+from assistant_app.ui.markdown import (
+    CodeSegment,
+    highlight_in_background,
+    is_highlighted,
+    prose_before_fence,
+    render_segments,
+    split_open_fence,
+)
 from assistant_app.ui.message_blocks import BlockStack, LiveCodeBlock, PlainBlock, create_block, segment_key
 from assistant_app.ui.message_images import MessageImages, image_attachments
 from assistant_app.ui.message_model import MessageItem, StreamBuffer
@@ -62,7 +69,9 @@ class MessageWidget(QWidget):
     retryRequested = Signal(int)
     continueRequested = Signal(int)
     imageActivated = Signal(dict)  # an attachment's image was clicked
+    streamFlushed = Signal(int)  # message id; the streamed blocks changed outside the view's flush
     _final_ready = Signal(int, object)  # emitted from the worker thread; delivered queued on the GUI thread
+    _highlight_ready = Signal()  # likewise, when code highlighted off the GUI thread is ready
 
     def __init__(self, item: MessageItem, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -79,6 +88,8 @@ class MessageWidget(QWidget):
         self._natural_width: int | None = None
         self._final_generation = 0  # bumps on every full render, so a late worker result is dropped
         self._final_ready.connect(self._apply_final, Qt.ConnectionType.QueuedConnection)
+        self._highlight_job: Future | None = None
+        self._highlight_ready.connect(self._highlight_done, Qt.ConnectionType.QueuedConnection)
 
         outer = QVBoxLayout(self)
         outer.setContentsMargins(16, 6, 16, 6)
@@ -280,19 +291,44 @@ class MessageWidget(QWidget):
         self._update_decor()
 
     def flush_stream(self) -> None:
-        """Render the buffer's newly finished blocks once each; show its tail (plain text / live code)."""
+        """Render the buffer's newly finished blocks once each; show its tail (plain text / live code).
+
+        A finished code block whose highlighting is not ready yet is highlighted on a worker thread
+        instead of here; until it is back, the live code block keeps showing its code (so nothing
+        flickers) and later text waits, then this runs again (``_highlight_done``)."""
         stream = self._stream
         if stream is None:
             return
         finished = stream.blocks
-        for block in finished[self._rendered :]:
-            for segment in render_segments(block):
-                self._stack.append(create_block(segment, self._stack))
-                self.blocks_created += 1
-        self._rendered = len(finished)
+        new_widgets: list[QWidget] = []
+        try:
+            while self._rendered < len(finished):
+                block = finished[self._rendered]
+                segments = render_segments(block)
+                waiting = [
+                    seg
+                    for seg in segments
+                    if isinstance(seg, CodeSegment) and not is_highlighted(seg.code, seg.language)
+                ]
+                if waiting:
+                    self._wait_for_highlight(block, waiting)
+                    return
+                new_widgets.extend(create_block(segment, self._stack) for segment in segments)
+                self._rendered += 1
+        finally:
+            self._stack.append_many(new_widgets)
+            self.blocks_created += len(new_widgets)
         tail = stream.tail
         fence = split_open_fence(tail)
         prose = fence.before if fence is not None else tail
+        self._show_tail(prose)
+        if fence is not None:
+            self._show_live_code(fence.info.split(maxsplit=1)[0] if fence.info else "", fence.code)
+        elif self._live_code is not None and not self._live_code.isHidden():
+            self._live_code.hide()
+            self._live_code.reset()
+
+    def _show_tail(self, prose: str) -> None:
         prose = prose.strip("\r\n")
         if prose or self._tail_label is not None:
             label = self._ensure_tail_label()
@@ -300,14 +336,36 @@ class MessageWidget(QWidget):
                 label.setText(prose)
             if label.isHidden() == bool(prose):  # show()/hide() re-lay out the window: only on change
                 label.setVisible(bool(prose))
-        if fence is not None:
-            live = self._ensure_live_code()
-            live.set_code(fence.info.split(maxsplit=1)[0] if fence.info else "", fence.code)
-            if live.isHidden():
-                live.show()
-        elif self._live_code is not None and not self._live_code.isHidden():
-            self._live_code.hide()
-            self._live_code.reset()
+
+    def _show_live_code(self, language: str, code: str) -> None:
+        live = self._ensure_live_code()
+        live.set_code(language, code)
+        if live.isHidden():
+            live.show()
+
+    def _wait_for_highlight(self, block: str, waiting: list[CodeSegment]) -> None:
+        """Show ``block`` as it looked while streaming (prose before its fence, the code as live code)
+        and highlight its code off the GUI thread."""
+        self._show_tail(prose_before_fence(block))
+        self._show_live_code(waiting[-1].language, waiting[-1].code)
+        if self._highlight_job is not None and not self._highlight_job.done():
+            return  # one job at a time; its completion flushes again and picks up the rest
+        jobs = [highlight_in_background(seg.code, seg.language) for seg in waiting]
+        self._highlight_job = jobs[-1]  # one worker thread: the last one finishes last
+        self._highlight_job.add_done_callback(lambda _f: self._deliver_highlight())
+
+    def _deliver_highlight(self) -> None:
+        """Worker thread: wake the GUI thread (the row may be gone by now)."""
+        try:
+            self._highlight_ready.emit()
+        except RuntimeError:  # the C++ widget was deleted
+            pass
+
+    def _highlight_done(self) -> None:
+        self._highlight_job = None
+        if self._stream is not None:
+            self.flush_stream()
+            self.streamFlushed.emit(self.item.id)
 
     def _ensure_tail_label(self) -> PlainBlock:
         if self._tail_label is None:
@@ -338,8 +396,8 @@ class MessageWidget(QWidget):
         self._tail_label = None
         self._live_code = None
         self.item = dataclasses.replace(item)
-        streamed_blocks = stream.blocks if stream is not None else []
-        streamed = "".join(streamed_blocks)
+        # Only the blocks that already have widgets (one may still be waiting for its highlighting).
+        streamed = "".join(stream.blocks[: self._rendered]) if stream is not None else ""
         if self.role == "assistant" and streamed and text.startswith(streamed) and len(text) - len(streamed) < 20_000:
             rest = text[len(streamed) :]
             for segment in render_segments(rest) if rest.strip() else []:

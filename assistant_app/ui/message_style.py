@@ -12,6 +12,8 @@ CODE_HEADER_BG = "#eef1f4"
 ERROR_COLOR = "#cf222e"
 WARNING_COLOR = "#9a6700"
 HOVER_BG = "#eef1f4"
+SCROLL_HANDLE = "#c4cad1"
+SCROLL_HANDLE_HOVER = "#9aa3ad"
 
 MESSAGE_VIEW_QSS = f"""
 QWidget#messageView, QScrollArea#messageScroll, QWidget#messageContainer {{
@@ -108,5 +110,40 @@ QPlainTextEdit#editBox {{
 QWidget#messageContainer QLabel#messagePlaceholder {{
     color: {MUTED_COLOR};
     font-size: 13pt;
+}}
+QScrollBar:vertical {{
+    background: {BACKGROUND};
+    width: 12px;
+    margin: 0px;
+    border: none;
+}}
+QScrollBar:horizontal {{
+    background: transparent;
+    height: 10px;
+    margin: 0px;
+    border: none;
+}}
+QScrollBar::handle:vertical {{
+    background: {SCROLL_HANDLE};
+    min-height: 32px;
+    margin: 2px 3px;
+    border-radius: 3px;
+}}
+QScrollBar::handle:horizontal {{
+    background: {SCROLL_HANDLE};
+    min-width: 32px;
+    margin: 2px 3px;
+    border-radius: 3px;
+}}
+QScrollBar::handle:hover {{
+    background: {SCROLL_HANDLE_HOVER};
+}}
+QScrollBar::add-line, QScrollBar::sub-line {{
+    width: 0px;
+    height: 0px;
+    border: none;
+}}
+QScrollBar::add-page, QScrollBar::sub-page {{
+    background: none;
 }}
 """

@@ -18,10 +18,12 @@ Performance rules (DESIGN.md §3):
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QScrollArea, QVBoxLayout, QWidget
 
+from assistant_app.core.gc_quiet import QuietHold
 from assistant_app.ui.message_bubble import MessageWidget
 from assistant_app.ui.message_model import MessageItem, StreamBuffer
 from assistant_app.ui.message_style import MESSAGE_VIEW_QSS
@@ -56,6 +58,8 @@ class MessageView(QWidget):
 
         self._items: list[MessageItem] = []
         self._streams: dict[int, StreamBuffer] = {}
+        self._gc_hold = QuietHold()  # no full garbage collection while a reply streams (core/gc_quiet.py)
+        self.destroyed.connect(functools.partial(QuietHold.set, self._gc_hold, False))
         self._rows: dict[int, MessageWidget] = {}
         self._first = 0  # rows exist exactly for self._items[self._first : self._end]
         self._end = 0
@@ -136,6 +140,7 @@ class MessageView(QWidget):
         item = dataclasses.replace(item, status="streaming", error=None)
         buffer = StreamBuffer(item.content)
         self._streams[item.id] = buffer
+        self._gc_hold.set(True)
         index = self._index_of(item.id)
         if index is None:
             self.append_message(item)
@@ -158,6 +163,7 @@ class MessageView(QWidget):
     def finish_stream(self, item: MessageItem) -> None:
         """End the stream with one exact render. ``item.content`` is the final text (the buffer if empty)."""
         buffer = self._streams.pop(item.id, None)
+        self._gc_hold.set(bool(self._streams))
         text = item.content or (buffer.text() if buffer is not None else "")
         status = "complete" if item.status == "streaming" else item.status
         final = dataclasses.replace(item, content=text, status=status)
@@ -176,6 +182,7 @@ class MessageView(QWidget):
         for item in self._items[index:]:
             self._remove_row(item.id)
             self._streams.pop(item.id, None)
+        self._gc_hold.set(bool(self._streams))
         del self._items[index:]
         self._end = min(self._end, len(self._items))
         self._first = min(self._first, self._end)
@@ -198,6 +205,7 @@ class MessageView(QWidget):
             self._remove_row(message_id)
         self._items = []
         self._streams.clear()
+        self._gc_hold.set(False)
         self._first = self._end = 0
         self._anchor = None
         self._placeholder.hide()
@@ -357,6 +365,7 @@ class MessageView(QWidget):
         row.retryRequested.connect(self.retryRequested)
         row.continueRequested.connect(self.continueRequested)
         row.imageActivated.connect(self.imageActivated)
+        row.streamFlushed.connect(self.streamRendered)
         # Layout: [placeholder, rows..., stretch].
         self._list.insertWidget(self._list.count() - 1 if layout_index is None else layout_index, row)
         if self._container.isVisible():
