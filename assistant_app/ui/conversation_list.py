@@ -70,6 +70,8 @@ class ConversationList(QWidget):
         self.list.setWordWrap(True)
         self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
+        # Titles wrap and elide; a sideways scroll bar would only ever move them by a few pixels.
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
 
         self.empty = QLabel("No conversations yet.", self)
         self.empty.setObjectName("sidebarHint")
