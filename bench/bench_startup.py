@@ -1,7 +1,9 @@
 """Cold start and long-history figures for the chat window, each against a baseline run alongside.
 
 1. Start to window shown and interactive, with 1,000 conversations stored, divided by the same
-   figure for a bare PySide6 window (target <= 1.3).
+   figure for a bare PySide6 window (target <= 1.3). Two more baselines put it in context: a bare
+   window that also runs a qasync loop, and the same kinds of widgets holding the same 1,000 titles
+   with no app code at all (the floor for a window like this one in Python and Qt).
 2. Opening a 5,000-message conversation: time to first paint (target <= 300 ms) and resident
    memory above a bare window (target <= 150 MB).
 
@@ -52,6 +54,37 @@ BARE_QASYNC_WINDOW = textwrap.dedent(
         print("SHOWN", flush=True); w.close()
     with loop:
         loop.run_until_complete(main())
+    """
+)
+
+# The floor for this window: the same kinds of widgets (sidebar list holding the 1,000 stored titles
+# read straight from SQLite, header, transcript scroll area, composer, buttons) with no app code at all.
+SAME_WIDGETS_NO_APP_CODE = textwrap.dedent(
+    """
+    import os, sqlite3, sys
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import (QApplication, QComboBox, QHBoxLayout, QLabel, QLineEdit, QListWidget,
+        QMainWindow, QPlainTextEdit, QPushButton, QScrollArea, QSplitter, QToolButton, QVBoxLayout, QWidget)
+    app = QApplication(sys.argv)
+    db = sqlite3.connect(os.path.join(os.environ["ASSISTANT_APP_HOME"], "data", "assistant.sqlite3"))
+    titles = [r[0] for r in db.execute("SELECT title FROM conversations ORDER BY updated_at DESC")]
+    w = QMainWindow(); split = QSplitter(w)
+    side = QWidget(split); sl = QVBoxLayout(side); sl.addWidget(QPushButton("+ New chat", side))
+    sl.addWidget(QLineEdit(side)); lst = QListWidget(side); lst.setWordWrap(True); lst.addItems(titles)
+    sl.addWidget(lst)
+    main = QWidget(split); ml = QVBoxLayout(main); hdr = QHBoxLayout(); hdr.addWidget(QLabel("New chat", main))
+    hdr.addStretch(1); cb = QComboBox(main); cb.setEditable(True); cb.addItem("gpt-4o-mini"); hdr.addWidget(cb)
+    hdr.addWidget(QToolButton(main)); ml.addLayout(hdr)
+    sa = QScrollArea(main); sa.setWidgetResizable(True); inner = QWidget(); il = QVBoxLayout(inner)
+    il.addWidget(QLabel("Ask anything.", inner)); sa.setWidget(inner); ml.addWidget(sa, 1)
+    comp = QHBoxLayout(); comp.addWidget(QPlainTextEdit(main)); bl = QVBoxLayout()
+    bl.addWidget(QPushButton("Send", main)); bl.addWidget(QPushButton("Stop", main)); comp.addLayout(bl)
+    ml.addLayout(comp)
+    w.setCentralWidget(split); w.resize(1100, 760); w.show()
+    def done():
+        print("SHOWN", flush=True); w.close(); app.quit()
+    QTimer.singleShot(0, done)
+    app.exec()
     """
 )
 
@@ -154,10 +187,11 @@ def main() -> None:
             "OPENAI_BASE_URL": "http://127.0.0.1:9/v1",
             "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
         }
-        app_times, bare_times, qasync_times = [], [], []
+        app_times, bare_times, qasync_times, floor_times = [], [], [], []
         for _ in range(args.runs):  # interleaved, so machine noise hits all alike
             bare_times.append(time_to_shown([sys.executable, "-c", BARE_WINDOW], env))
             qasync_times.append(time_to_shown([sys.executable, "-c", BARE_QASYNC_WINDOW], env))
+            floor_times.append(time_to_shown([sys.executable, "-c", SAME_WIDGETS_NO_APP_CODE], env))
             app_times.append(time_to_shown([sys.executable, "-m", "assistant_app"], env))
         open_env = {k: v for k, v in env.items() if k != "ASSISTANT_APP_EXIT_AFTER_SHOWN"}
         opens, bare_rss = [], []
@@ -190,6 +224,8 @@ def main() -> None:
             "target_ratio": 1.3,
             "bare_window_with_qasync_loop_s_median": round(statistics.median(qasync_times), 3),
             "ratio_to_bare_qasync_window": round(app_med / statistics.median(qasync_times), 2),
+            "same_widgets_no_app_code_s_median": round(statistics.median(floor_times), 3),
+            "same_widgets_no_app_code_ratio": round(statistics.median(floor_times) / bare_med, 2),
             "runs": args.runs,
         },
         "open_5000_messages": {
