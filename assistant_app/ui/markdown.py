@@ -18,21 +18,20 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from assistant_app.ui.palette import (
+    CODE_BG,
+    INLINE_CODE_BG,
+    LINK_COLOR,
+    MONO_FAMILY,
+    MUTED_COLOR,
+    PYGMENTS_STYLE,
+    TABLE_BORDER,
+    TABLE_HEADER_BG,
+)
+
 if TYPE_CHECKING:  # markdown-it and Pygments load on first render, not at start-up (~40 ms)
     from markdown_it import MarkdownIt
     from markdown_it.token import Token
-
-# --------------------------------------------------------------------------------------------------
-# Colours shared with the widgets' stylesheet (light palette).
-TEXT_COLOR = "#1f2328"
-MUTED_COLOR = "#59636e"
-LINK_COLOR = "#0969da"
-INLINE_CODE_BG = "#eff1f3"
-CODE_BG = "#f6f8fa"
-TABLE_BORDER = "#d1d9e0"
-TABLE_HEADER_BG = "#f6f8fa"
-MONO_FAMILY = "'DejaVu Sans Mono', 'Menlo', 'Consolas', monospace"
-PYGMENTS_STYLE = "default"
 
 # --------------------------------------------------------------------------------------------------
 # Block splitting

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from assistant_app.ui.markdown import split_blocks
-
 STATUSES = ("complete", "streaming", "incomplete", "stopped", "error")
 
 
@@ -60,6 +58,8 @@ class StreamBuffer:
 
     def take(self) -> list[str]:
         """Fold pending deltas in; return the blocks that became finished since the last call."""
+        from assistant_app.ui.markdown import split_blocks  # loaded with the first reply, not at start-up
+
         if self._pending:
             self._tail += "".join(self._pending)
             self._pending.clear()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from assistant_app.ui.markdown import CODE_BG, LINK_COLOR, MUTED_COLOR, TABLE_BORDER, TEXT_COLOR
+from assistant_app.ui.palette import CODE_BG, LINK_COLOR, MUTED_COLOR, TABLE_BORDER, TEXT_COLOR
 
 BACKGROUND = "#ffffff"
 USER_BUBBLE = "#e9f1fe"

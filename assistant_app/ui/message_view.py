@@ -19,14 +19,17 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from assistant_app.core.gc_quiet import QuietHold
-from assistant_app.ui.message_bubble import MessageWidget
 from assistant_app.ui.message_model import MessageItem, StreamBuffer
 from assistant_app.ui.message_style import MESSAGE_VIEW_QSS
+
+if TYPE_CHECKING:
+    from assistant_app.ui.message_bubble import MessageWidget
 
 __all__ = ["MessageItem", "MessageView", "StreamBuffer"]
 
@@ -357,6 +360,8 @@ class MessageView(QWidget):
         self._set_scroll_value(self._scroll.verticalScrollBar().maximum())
 
     def _add_row(self, index: int, layout_index: int | None = None) -> MessageWidget:
+        from assistant_app.ui.message_bubble import MessageWidget  # with the first message, not at start-up
+
         item = self._items[index]
         row = MessageWidget(item, self._container)
         row.regenerateRequested.connect(self.regenerateRequested)
