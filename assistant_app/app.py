@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import signal
 import sys
 import traceback
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from assistant_app.resources import resource
+
+if TYPE_CHECKING:
+    from assistant_app.core.paths import AppPaths
+    from assistant_app.core.settings import Settings
+    from assistant_app.core.store import Store
+    from assistant_app.ui.intent_buffer import IntentBuffer
+    from assistant_app.ui.main_window import MainWindow
 
 log = logging.getLogger("assistant_app")
 
@@ -36,22 +44,20 @@ def _close_on_signals(window) -> None:
 
     if sys.platform == "win32":
         return
-    import socket
-
-    reader, writer = socket.socketpair()
-    reader.setblocking(False)
-    writer.setblocking(False)
-    signal.set_wakeup_fd(writer.fileno())
-    notifier = QSocketNotifier(reader.fileno(), QSocketNotifier.Type.Read, window)
+    reader, writer = os.pipe()  # a pipe, not a socket pair: the socket module is not loaded yet
+    os.set_blocking(reader, False)
+    os.set_blocking(writer, False)
+    signal.set_wakeup_fd(writer)
+    notifier = QSocketNotifier(reader, QSocketNotifier.Type.Read, window)
 
     def drain() -> None:
         try:
-            reader.recv(64)
+            os.read(reader, 64)
         except OSError:
             pass
 
     notifier.activated.connect(drain)
-    window._signal_sockets = (reader, writer, notifier)  # keep alive with the window
+    window._signal_fds = (reader, writer, notifier)  # keep alive with the window
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: window.close())
 
@@ -63,15 +69,6 @@ def _warm_up_in_background() -> None:
     from assistant_app.ui.markdown import warm_up
 
     threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
-
-
-async def _first_frame() -> None:
-    """Return once Qt has handled the events queued so far, the window's first paint among them."""
-    from PySide6.QtCore import QTimer
-
-    done = asyncio.get_running_loop().create_future()
-    QTimer.singleShot(0, lambda: done.done() or done.set_result(None))
-    await done
 
 
 def _report_shown_and_close(window) -> None:
@@ -99,42 +96,117 @@ def _process_start_time() -> float | None:
         return None
 
 
-async def _main(app) -> int:
-    from assistant_app.core.context import AppContext
-    from assistant_app.ui.chat_controller import ChatController
+@dataclass
+class _EarlyWindow:
+    """Phase 0's result: the window on screen and the storage it was filled from."""
+
+    paths: AppPaths
+    settings: Settings
+    store: Store
+    window: MainWindow
+    intents: IntentBuffer
+    closed: bool = False
+
+
+def _show_window(app) -> _EarlyWindow:
+    """Phase 0, before asyncio exists: the window with the stored conversations, on screen.
+
+    Only Qt, SQLite and our window code load before the first frame (asyncio and qasync alone take
+    0.04 s). Then, while the shown window sits idle in a local Qt event loop (which releases the GIL,
+    so the window keeps taking input), a thread imports asyncio and the Qt-free engine; the loop ends
+    when that is done. What the user asks meanwhile is recorded and replayed to the controllers.
+    """
+    import threading
+
+    from PySide6.QtCore import QByteArray, QEventLoop, QObject, QTimer, Signal
+
+    from assistant_app.core.paths import app_paths
+    from assistant_app.core.settings import load_settings
+    from assistant_app.core.store import Store
+    from assistant_app.ui.conversation_list import ConversationRow
+    from assistant_app.ui.intent_buffer import IntentBuffer, window_intents
     from assistant_app.ui.main_window import MainWindow
 
-    # Phase 1, before the first frame: only what showing the window and chatting need.
-    ctx = AppContext.create()
+    paths = app_paths().ensure()
+    settings = load_settings(paths.settings_file)
+    store = Store(paths.database)
     window = MainWindow()
-    chat = ChatController(ctx, window)
-    closed = asyncio.Event()
-    window.closing.connect(closed.set)
-    app.aboutToQuit.connect(closed.set)  # may fire twice (qasync); setting an Event twice is harmless
+    early = _EarlyWindow(paths, settings, store, window, IntentBuffer(window_intents(window)))
+    window.closing.connect(lambda: setattr(early, "closed", True))
     _close_on_signals(window)
-
-    if ctx.settings.window_geometry:
-        from PySide6.QtCore import QByteArray
-
-        window.restoreGeometry(QByteArray.fromBase64(ctx.settings.window_geometry.encode()))
-    chat.refresh_list()
-    chat.new_conversation()
+    if settings.window_geometry:
+        window.restoreGeometry(QByteArray.fromBase64(settings.window_geometry.encode()))
+    window.sidebar.set_conversations([ConversationRow(c.id, c.title) for c in store.list_conversations()], None)
+    window.messages.show_placeholder(window.messages.NEW_CHAT_HINT)
+    window.set_title("New chat")
+    window.composer.editor.setFocus()
     window.show()
-    await _first_frame()
-    if os.environ.get("ASSISTANT_APP_EXIT_AFTER_SHOWN"):
-        _report_shown_and_close(window)
-    log.info("window shown (%d conversations)", ctx.store.count_conversations())
 
-    # Phase 2, once the window is on screen and typing works: the key check (welcome panel), the model
-    # list, settings dialogs and dictation; their modules (httpx, keyring, numpy) load now, not before.
+    class Loaded(QObject):
+        done = Signal()  # emitted on the loader thread, delivered queued to this one
+
+    loaded = Loaded()
+    failure: list[BaseException] = []
+    local = QEventLoop()
+    loaded.done.connect(local.quit)
+
+    def load_engine() -> None:
+        try:
+            _import_engine()
+        except BaseException as exc:  # re-raised on the GUI thread
+            failure.append(exc)
+        loaded.done.emit()
+
+    def first_frame() -> None:
+        if os.environ.get("ASSISTANT_APP_EXIT_AFTER_SHOWN"):
+            _report_shown_and_close(window)
+        threading.Thread(target=load_engine, name="load-engine", daemon=True).start()
+
+    QTimer.singleShot(0, first_frame)
+    local.exec()
+    if failure:
+        raise failure[0]
+    return early
+
+
+def _import_engine() -> None:
+    """Qt-free modules the event loop and the controllers need (no Qt here: it runs on a thread)."""
+    import asyncio  # noqa: F401
+    import logging.handlers  # noqa: F401
+
+    import assistant_app.core.chat
+    import assistant_app.core.context  # noqa: F401
+
+
+async def _main(app, early: _EarlyWindow) -> int:
+    import asyncio
+
+    from assistant_app.core.context import AppContext, setup_logging
+    from assistant_app.ui.chat_controller import ChatController
     from assistant_app.ui.dictation_controller import DictationController
     from assistant_app.ui.provider_controller import ProviderController
 
+    setup_logging(early.paths)
+    ctx = AppContext(paths=early.paths, settings=early.settings, store=early.store)
+    window = early.window
+    closed = asyncio.Event()
+    if early.closed:
+        closed.set()
+    window.closing.connect(closed.set)
+    app.aboutToQuit.connect(closed.set)  # may fire twice (qasync); setting an Event twice is harmless
+    log.info("window shown (%d conversations)", ctx.store.count_conversations())
+
+    # Phase 1: the controllers, then what the user asked while they were being set up. The key check
+    # (welcome panel), the model list, settings dialogs and dictation load their modules (httpx,
+    # keyring, numpy) as they start, not before.
+    chat = ChatController(ctx, window)
+    chat.new_conversation()
     chat.images  # noqa: B018  (builds the Attach / Create image controls now)
     providers = ProviderController(ctx, window, chat)
     dictation = DictationController(ctx, window)  # after ProviderController: see ui/dictation_support.py
     providers.start()
     dictation.start()
+    early.intents.replay()
     _warm_up_in_background()
 
     await closed.wait()
@@ -159,7 +231,6 @@ async def _main(app) -> int:
 
 def run_gui() -> int:
     os.environ.setdefault("QT_API", "pyside6")  # qasync picks its binding from this
-    import qasync
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
@@ -173,6 +244,11 @@ def run_gui() -> int:
         app.setWindowIcon(QIcon(str(icon)))
     app.setQuitOnLastWindowClosed(False)
     _install_excepthook()
+    early = _show_window(app)
+
+    import asyncio
+
+    import qasync
 
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
@@ -183,6 +259,6 @@ def run_gui() -> int:
     if firstiter is not None and finalizer is not None:
         sys.set_asyncgen_hooks(firstiter=firstiter, finalizer=finalizer)
     with loop:
-        rc = loop.run_until_complete(_main(app))
+        rc = loop.run_until_complete(_main(app, early))
         loop.run_until_complete(loop.shutdown_asyncgens())
         return rc

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import importlib
 import sys
 
@@ -149,6 +148,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "chat":
+            import asyncio  # not at the top: the window opens before asyncio loads (app.py)
+
             return asyncio.run(_chat(args))
         if args.command == "export":
             return _export(args)

@@ -82,7 +82,7 @@ class ChatController(QObject):
             self.stop()
         self.conversation_id = None
         self.view.clear()
-        self.view.show_placeholder("Ask anything. Replies stream in as Markdown; Esc stops a reply.")
+        self.view.show_placeholder(self.view.NEW_CHAT_HINT)
         self.window.set_title("New chat")
         self.window.set_models(self.model_names(), self.ctx.default_options().model)
         self.window.sidebar.select(None)

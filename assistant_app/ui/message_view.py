@@ -46,6 +46,7 @@ class MessageView(QWidget):
     streamRendered = Signal(int)  # message id; emitted after each coalesced streaming update
     pageLoaded = Signal(int)  # number of rows just created by paging (negative: the other direction)
 
+    NEW_CHAT_HINT = "Ask anything. Replies stream in as Markdown; Esc stops a reply."
     PAGE_SIZE = 40
     FIRST_PAGE = 16  # rows created when a conversation opens: enough to fill the window, fast to build
     MAX_LOADED = 160  # rows with widgets at most (about 4 pages)

@@ -1,0 +1,40 @@
+"""The window comes first: nothing heavy loads before it is on screen (bench_startup.py has the figures)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.e2e.harness import REPO
+
+# Loaded only once the window is shown (asyncio and qasync alone take 0.04 s; httpx, keyring, numpy,
+# Pillow, Markdown and Pygments more).
+LATER = ("asyncio", "qasync", "httpx", "keyring", "numpy", "PIL", "markdown_it", "pygments", "sounddevice")
+
+
+def test_window_is_shown_before_the_event_loop_and_engine_load(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
+    env.update(
+        ASSISTANT_APP_HOME=str(tmp_path / "home"),
+        ASSISTANT_APP_EXIT_AFTER_SHOWN="1",
+        QT_QPA_PLATFORM="offscreen",
+        OPENAI_API_KEY="sk-startup-test",
+        OPENAI_BASE_URL="http://127.0.0.1:9/v1",
+        PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring",
+        PYTHONPATH=str(REPO),
+    )
+    # -X importtime writes a line per module to stderr as it loads, SHOWN goes to stdout: on one pipe,
+    # the lines before SHOWN are the modules loaded before the window was on screen.
+    both = subprocess.run([sys.executable, "-X", "importtime", "-m", "assistant_app"], env=env, cwd=tmp_path,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=60)  # fmt: skip
+    assert both.returncode == 0, both.stdout
+    assert re.search(r"^SHOWN \d+\.\d+$", both.stdout, re.M), both.stdout
+    before = both.stdout.split("SHOWN", 1)[0]
+    loaded_before = {line.rsplit("|", 1)[1].strip() for line in before.splitlines() if line.count("|") == 2}
+    assert "assistant_app.ui.main_window" in loaded_before  # the parsing works
+    assert not loaded_before & set(LATER), sorted(loaded_before & set(LATER))
+    after = both.stdout.split("SHOWN", 1)[1]
+    assert re.search(r"\|\s+asyncio$", after, re.M), "the event loop loads after the window is shown"
