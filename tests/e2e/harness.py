@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -95,13 +96,26 @@ def xdotool(*args: str, display: str, timeout: float = 20) -> str:
     return out.stdout.strip()
 
 
-def main_window(display: str, name: str = "Assistant", timeout: float = 60) -> str:
+def main_window(display: str, name: str = "Assistant", timeout: float = 60, app: subprocess.Popen | None = None) -> str:
     """The app's main window id: the largest visible window whose title contains ``name``.
 
     ``xdotool search`` also lists short-lived windows with the app's name (tooltips, popups); sending
-    keys to one of those after it is gone fails with BadWindow."""
-    xdotool("search", "--sync", "--onlyvisible", "--name", name, display=display, timeout=timeout)
-
+    keys to one of those after it is gone fails with BadWindow. With ``app`` (started with stdout piped
+    and ``PYTHONFAULTHANDLER=1``), an app that exits or never shows its window fails the test with
+    its output, and with every thread's stack when it hangs."""
+    try:
+        _wait_visible(display, name, timeout, app)
+    except AssertionError as exc:
+        if app is None:
+            raise
+        if app.poll() is None:
+            app.send_signal(signal.SIGABRT)  # faulthandler prints every thread's stack
+        try:
+            out, _ = app.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            app.kill()
+            out, _ = app.communicate()
+        raise AssertionError(f"{exc}; the app (exit status {app.returncode}) printed:\n{out}") from None
     def largest() -> str | None:
         out = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", name],
                              env={**os.environ, "DISPLAY": display}, capture_output=True, text=True, timeout=20)
@@ -116,3 +130,14 @@ def main_window(display: str, name: str = "Assistant", timeout: float = 60) -> s
         return best if best_area >= 200 * 200 else None
 
     return wait_until(largest, timeout=timeout, what=f"the {name} main window")
+
+
+def _wait_visible(display: str, name: str, timeout: float, app: subprocess.Popen | None) -> None:
+    def visible() -> bool:
+        if app is not None and app.poll() is not None:
+            raise AssertionError("the app exited before its window appeared")
+        out = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", name],
+                             env={**os.environ, "DISPLAY": display}, capture_output=True, text=True, timeout=20)
+        return bool(out.stdout.strip())
+
+    wait_until(visible, timeout=timeout, interval=0.1, what=f"a visible {name} window")

@@ -28,6 +28,7 @@ def _app_env(home: Path, base_url: str, display: str) -> dict[str, str]:
         OPENAI_BASE_URL=base_url,
         DISPLAY=display,
         QT_QPA_PLATFORM="xcb",
+        PYTHONFAULTHANDLER="1",  # a hung start shows every thread's stack (see harness.main_window)
     )
     return env
 
@@ -46,7 +47,7 @@ def test_type_prompt_get_streamed_reply_and_export(tmp_path: Path) -> None:
         app = subprocess.Popen([sys.executable, "-m", "assistant_app"], env=env, cwd=tmp_path,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         try:
-            wid = main_window(display)
+            wid = main_window(display, app=app)
             xdotool("windowmove", wid, "0", "0", display=display)
             xdotool("windowsize", wid, "1200", "780", display=display)
             xdotool("windowfocus", "--sync", wid, display=display)

@@ -105,12 +105,12 @@ def test_hold_the_key_speak_release_and_send(tmp_path: Path, whisper: WhisperSer
     with fake_server() as chat_url, xvfb() as display:
         write_settings(home, chat_url, whisper.base_url)
         env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
-        env.update(ASSISTANT_APP_HOME=str(home), DISPLAY=display, QT_QPA_PLATFORM="xcb")
+        env.update(ASSISTANT_APP_HOME=str(home), DISPLAY=display, QT_QPA_PLATFORM="xcb", PYTHONFAULTHANDLER="1")
         app = subprocess.Popen([sys.executable, "-m", "assistant_app"], env=env, cwd=tmp_path,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
         player: subprocess.Popen[bytes] | None = None
         try:
-            wid = main_window(display)
+            wid = main_window(display, app=app)
             xdotool("windowmove", wid, "0", "0", display=display)
             xdotool("windowsize", wid, "1200", "780", display=display)
             xdotool("windowfocus", "--sync", wid, display=display)

@@ -379,7 +379,7 @@ def test_installed_app_streams_a_reply_in_a_window(installed: Installed, tmp_pat
         app = subprocess.Popen([str(installed.exe)], env=env, cwd=tmp_path, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True)  # fmt: skip
         try:
-            wid = main_window(display)
+            wid = main_window(display, app=app)
             xdotool("windowsize", wid, "1200", "780", display=display)
             xdotool("windowfocus", "--sync", wid, display=display)
             xdotool("type", "--delay", "5", prompt, display=display)
