@@ -118,7 +118,7 @@ def _show_window(app) -> _EarlyWindow:
     """
     import threading
 
-    from PySide6.QtCore import QByteArray, QEventLoop, QObject, QTimer, Signal
+    from PySide6.QtCore import QByteArray, QEventLoop, QTimer
 
     from assistant_app.core.paths import app_paths
     from assistant_app.core.settings import load_settings
@@ -142,40 +142,39 @@ def _show_window(app) -> _EarlyWindow:
     window.composer.editor.setFocus()
     window.show()
 
-    class Loaded(QObject):
-        done = Signal()  # emitted on the loader thread, delivered queued to this one
-
-    loaded = Loaded()
+    # The loader thread makes no Qt call at all (emitting a signal from it would run Qt code holding the
+    # GIL while this thread may wait for that GIL inside Qt): this thread polls for its end instead.
     failure: list[BaseException] = []
+    loader = threading.Thread(target=_import_engine, args=(failure,), name="load-engine", daemon=True)
     local = QEventLoop()
-    loaded.done.connect(local.quit)
-
-    def load_engine() -> None:
-        try:
-            _import_engine()
-        except BaseException as exc:  # re-raised on the GUI thread
-            failure.append(exc)
-        loaded.done.emit()
+    poll = QTimer()
+    poll.setInterval(5)
+    poll.timeout.connect(lambda: loader.is_alive() or local.quit())
 
     def first_frame() -> None:
         if os.environ.get("ASSISTANT_APP_EXIT_AFTER_SHOWN"):
             _report_shown_and_close(window)
-        threading.Thread(target=load_engine, name="load-engine", daemon=True).start()
+        loader.start()
+        poll.start()
 
     QTimer.singleShot(0, first_frame)
     local.exec()
+    poll.stop()
     if failure:
         raise failure[0]
     return early
 
 
-def _import_engine() -> None:
-    """Qt-free modules the event loop and the controllers need (no Qt here: it runs on a thread)."""
-    import asyncio  # noqa: F401
-    import logging.handlers  # noqa: F401
+def _import_engine(failure: list[BaseException]) -> None:
+    """Load the Qt-free modules the event loop and the controllers need (runs on a thread: no Qt)."""
+    try:
+        import asyncio  # noqa: F401
+        import logging.handlers  # noqa: F401
 
-    import assistant_app.core.chat
-    import assistant_app.core.context  # noqa: F401
+        import assistant_app.core.chat
+        import assistant_app.core.context  # noqa: F401
+    except BaseException as exc:  # re-raised on the GUI thread
+        failure.append(exc)
 
 
 async def _main(app, early: _EarlyWindow) -> int:
