@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -102,6 +101,8 @@ def load_settings(path: Path) -> Settings:
 def save_settings(path: Path, settings: Settings) -> None:
     """Atomic write: a crash never leaves a half-written settings file."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    import tempfile  # only when saving: start-up reads settings before the window shows
+
     fd, tmp = tempfile.mkstemp(prefix=".settings-", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
