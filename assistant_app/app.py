@@ -63,12 +63,17 @@ def _close_on_signals(window) -> None:
 
 
 def _warm_up_in_background() -> None:
-    """Prepare the Markdown renderer off the GUI thread, so opening the first conversation is quick."""
+    """Prepare the Markdown renderer off the GUI thread and load the message widgets once the window is
+    idle, so opening the first conversation is quick."""
     import threading
 
+    from PySide6.QtCore import QTimer
+
     from assistant_app.ui.markdown import warm_up
+    from assistant_app.ui.message_view import preload
 
     threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
+    QTimer.singleShot(0, preload)  # Qt classes: on the GUI thread
 
 
 def _report_shown_and_close(window) -> None:

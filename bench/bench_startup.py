@@ -111,7 +111,9 @@ OPEN_LONG = textwrap.dedent(
     ctx = AppContext.create(secrets=SecretStore(backend=Keyring()), log=False)
     w = MainWindow(); chat = ChatController(ctx, w); w.resize(1100, 760); w.show(); app.processEvents()
     from assistant_app.ui.markdown import warm_up
+    from assistant_app.ui.message_view import preload
     warm_up()  # as the running app does on a worker thread after start-up: measure the open, not first imports
+    preload()  # and as it does on the GUI thread once idle
     before = rss_mb()
     painted = []
     class Spy(QObject):

@@ -34,6 +34,12 @@ if TYPE_CHECKING:
 __all__ = ["MessageItem", "MessageView", "StreamBuffer"]
 
 
+def preload() -> None:
+    """Import the message widgets now (GUI thread, ~15 ms), so the first conversation opens without it.
+    The app calls this when idle after start-up; the window itself opens without them."""
+    import assistant_app.ui.message_bubble  # noqa: F401
+
+
 class MessageView(QWidget):
     """Renders a conversation and emits the user's intents (the controller acts on them)."""
 
