@@ -383,18 +383,29 @@ class BlockStack(QWidget):
             for widget in widgets[len(current) :]:  # the usual end of a stream: only new blocks appended
                 self.append(widget)
             return
-        keep = {id(w) for w in widgets}
-        old_chunks = self._chunks
-        for widget in self.blocks:
-            if id(widget) not in keep:
-                widget.hide()
-                widget.deleteLater()
-        self._chunks = []
-        self.blocks = []
-        for chunk in old_chunks:
-            self.layout().removeWidget(chunk)
-        for widget in widgets:
-            self.append(widget)  # re-parents reused widgets into the new chunks
-        for chunk in old_chunks:
-            chunk.hide()
-            chunk.deleteLater()
+        # A rebuild (the final exact render of a reply usually merges blocks): moved widgets are hidden
+        # until their new chunk shows, and a chunk added to a layout only shows on a later event-loop
+        # pass; so nothing is painted until the new chunks are shown, here and now (measured under X11:
+        # otherwise the reply could vanish for a moment right after it finished).
+        self.setUpdatesEnabled(False)
+        try:
+            keep = {id(w) for w in widgets}
+            old_chunks = self._chunks
+            for widget in self.blocks:
+                if id(widget) not in keep:
+                    widget.hide()
+                    widget.deleteLater()
+            self._chunks = []
+            self.blocks = []
+            for chunk in old_chunks:
+                self.layout().removeWidget(chunk)
+            for widget in widgets:
+                self.append(widget)  # re-parents reused widgets into the new chunks
+            for chunk in old_chunks:
+                chunk.hide()
+                chunk.deleteLater()
+            if self.isVisible():
+                for chunk in self._chunks:
+                    chunk.show()
+        finally:
+            self.setUpdatesEnabled(True)

@@ -453,3 +453,23 @@ def test_sending_while_paged_up_jumps_to_the_bottom(view: MessageView, qtbot) ->
     assert view.row(1000) is not None
     assert view.loaded_range()[1] == 201
     qtbot.waitUntil(view.is_at_bottom, timeout=TIMEOUT)
+
+
+def test_final_render_that_merges_blocks_never_leaves_the_reply_hidden(view: MessageView, qtbot) -> None:
+    """The final exact pass merges blocks streamed one by one; the rebuilt bubble is visible at once
+    (under X11 the reply used to vanish for a moment right after it finished)."""
+    text = "First paragraph.\n\nSecond paragraph.\n\n```python\nx = 1\n```\n\nLast paragraph."
+    view.set_messages([MessageItem(1, "user", "q")])
+    view.begin_stream(MessageItem(2, "assistant", "", status="streaming"))
+    row = view.row(2)
+    view.append_stream_text(2, text)
+    view.flush_pending()
+    qtbot.waitUntil(lambda: any(isinstance(b, CodeBlock) for b in row.blocks), timeout=TIMEOUT)
+    streamed = list(row.blocks)
+    assert [type(b).__name__ for b in streamed] == ["ProseBlock", "ProseBlock", "CodeBlock"]  # one by one
+    row._apply_segments(render_segments(text))  # what the worker's final pass hands back
+    # The first two paragraphs are one run of prose now, and the tail is a block.
+    assert [type(b).__name__ for b in row.blocks] == ["ProseBlock", "CodeBlock", "ProseBlock"]
+    assert all(block.isVisible() for block in row.blocks)  # before any event is processed
+    assert streamed[2] in row.blocks  # the code block was moved, not re-created
+    view.finish_stream(MessageItem(2, "assistant", text, status="complete"))
