@@ -3,7 +3,7 @@
 Performance rules (DESIGN.md §3):
 
 * The text lives in ``StreamBuffer``s owned by the view, never in widgets. ``append_stream_text`` only
-  appends the delta. A single-shot timer (40 ms) coalesces updates: each buffer splits its unfinished
+  appends the delta. A single-shot timer (30 ms) coalesces updates: each buffer splits its unfinished
   tail at the last safe boundary; the bubble renders every newly finished block once (its own widget,
   kept) and shows only the tail as plain text (or as live monospace code inside a fence, appended
   incrementally). ``finish_stream`` does one exact render of the whole reply and reuses the block
