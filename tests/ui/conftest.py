@@ -15,6 +15,7 @@ from assistant_app.core.context import AppContext
 from assistant_app.core.secrets import SecretStore
 from assistant_app.ui.chat_controller import ChatController
 from assistant_app.ui.main_window import MainWindow
+from assistant_app.ui.message_view import MessageView
 from assistant_app.ui.provider_controller import ProviderController
 from tests.support.fake_openai import FakeOpenAI
 from tests.support.memory_keyring import MemoryKeyring
@@ -65,6 +66,17 @@ def button(parent: QWidget, accessible_name: str) -> QAbstractButton:
     ]
     assert found, f"no visible button named {accessible_name!r}"
     return found[-1]
+
+
+@pytest.fixture
+def view(qtbot) -> MessageView:
+    """A shown transcript on its own (tests/ui/test_message_view.py, test_stream_smoothness.py)."""
+    widget = MessageView()
+    qtbot.addWidget(widget)
+    widget.resize(760, 600)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget
 
 
 @pytest.fixture

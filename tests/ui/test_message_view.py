@@ -25,16 +25,6 @@ LONG_REPLY = (
 )
 
 
-@pytest.fixture
-def view(qtbot) -> MessageView:
-    widget = MessageView()
-    qtbot.addWidget(widget)
-    widget.resize(760, 600)
-    widget.show()
-    qtbot.waitExposed(widget)
-    return widget
-
-
 def _tail_text(row: MessageWidget) -> str:
     label = row.findChild(QLabel, "streamTail")
     return label.text() if label is not None and label.isVisible() else ""

@@ -18,16 +18,6 @@ TIMEOUT = 5000
 
 
 @pytest.fixture
-def view(qtbot) -> MessageView:
-    widget = MessageView()
-    qtbot.addWidget(widget)
-    widget.resize(760, 600)
-    widget.show()
-    qtbot.waitExposed(widget)
-    return widget
-
-
-@pytest.fixture
 def highlight_threads(monkeypatch) -> list[str]:
     """Names of the threads that ran Pygments (through ``markdown.highlight_code``)."""
     names: list[str] = []
