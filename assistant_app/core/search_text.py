@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
+
+# Marks around matched words in snippets shown by the window (control characters: never typed, never
+# in the Markdown we keep), turned into bold by the sidebar.
+MATCH_START, MATCH_END = "\x02", "\x03"
 
 
 def _is_token_char(ch: str) -> bool:
@@ -47,6 +52,27 @@ def snippet_around(text: str, needle: str, marks: tuple[str, str], width: int = 
         + text[pos + len(needle) : end]
         + suffix
     )
+
+
+_FENCE = re.compile(r"(```|~~~)[\w+#.-]*")
+_TABLE_RULE = re.compile(r"(\|\s*:?-{2,}:?\s*)+\|?")  # |---|:--:| rows under a table header
+_PIPES = re.compile(r"\s*\|\s*")
+_HEADING = re.compile(r"(^|\s)#{1,6}(?=\s)")
+_EMPHASIS = re.compile(r"\*\*|__|~~|`")
+_DOTS = re.compile(r"(\s*·\s*)+")
+
+
+def readable_snippet(snippet: str) -> str:
+    """A search snippet without the Markdown that makes it hard to read in a list (fences, table
+    rules and pipes, backticks, emphasis, heading hashes), on one line. Match marks are kept."""
+    text = _FENCE.sub(" ", snippet)
+    text = _TABLE_RULE.sub(" · ", text)
+    text = _PIPES.sub(" · ", text)
+    text = _HEADING.sub(r"\1", text)
+    text = _EMPHASIS.sub("", text)
+    text = " ".join(text.split())
+    text = _DOTS.sub(" · ", text)
+    return text.strip(" ·")
 
 
 # --------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from assistant_app.core.chat import ChatOptions, ReplyDelta, ReplyEvent, ReplyFailed, ReplyFinished, ReplyStarted
 from assistant_app.core.context import AppContext
+from assistant_app.core.search_text import MATCH_END, MATCH_START, readable_snippet
 from assistant_app.core.store import NotFoundError
 from assistant_app.ui.conversation_list import ConversationRow, SearchRow
 from assistant_app.ui.items import items_for_path, sibling_map, to_item
@@ -145,8 +146,10 @@ class ChatController(QObject):
                 [ConversationRow(c.id, c.title) for c in self.ctx.store.list_conversations()], self.conversation_id
             )
             return
-        hits = self.ctx.store.search(query, limit=100)
-        rows = [SearchRow(h.conversation_id, h.message_id, h.conversation_title, h.snippet) for h in hits]
+        hits = self.ctx.store.search(query, limit=100, marks=(MATCH_START, MATCH_END))
+        rows = [
+            SearchRow(h.conversation_id, h.message_id, h.conversation_title, readable_snippet(h.snippet)) for h in hits
+        ]
         self.window.sidebar.set_search_results(rows, query)
 
     def set_model(self, model: str) -> None:

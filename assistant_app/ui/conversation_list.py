@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 
-from PySide6.QtCore import QPoint, Qt, QTimer, Signal
+from PySide6.QtCore import QPoint, QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QTextDocument
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QInputDialog,
@@ -15,12 +17,18 @@ from PySide6.QtWidgets import (
     QMenu,
     QMessageBox,
     QPushButton,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QVBoxLayout,
     QWidget,
 )
 
+from assistant_app.core.search_text import MATCH_END, MATCH_START
+
 ID_ROLE = Qt.ItemDataRole.UserRole
 MESSAGE_ROLE = Qt.ItemDataRole.UserRole + 1
+HIT_ROLE = Qt.ItemDataRole.UserRole + 2  # (title, snippet with match marks) of a search result
 
 
 @dataclass(frozen=True)
@@ -36,6 +44,59 @@ class SearchRow:
     message_id: int | None
     title: str
     snippet: str
+
+
+def _bold_matches(text: str) -> str:
+    return html.escape(text).replace(MATCH_START, "<b>").replace(MATCH_END, "</b>")
+
+
+def hit_html(title: str, snippet: str) -> str:
+    """A search result as rich text: the title, then the snippet muted; matched words in bold."""
+    snippet_html = f'<div style="color:#59636e; margin-top:2px;">{_bold_matches(snippet)}</div>' if snippet else ""
+    return f"<div>{_bold_matches(title)}</div>{snippet_html}"
+
+
+class _SearchHitDelegate(QStyledItemDelegate):
+    """Draws search results (rich text: matches in bold); plain rows are left to the default."""
+
+    PAD_X, PAD_Y = 11, 7  # where the sidebar's stylesheet puts the text of plain rows
+
+    def _document(self, index, option: QStyleOptionViewItem, width: int) -> QTextDocument | None:
+        hit = index.data(HIT_ROLE)
+        if not hit:
+            return None
+        doc = QTextDocument()
+        doc.setDocumentMargin(0)
+        doc.setDefaultFont(option.font)
+        doc.setHtml(hit_html(*hit))
+        doc.setTextWidth(max(40, width - 2 * self.PAD_X))
+        return doc
+
+    def _width(self, option: QStyleOptionViewItem) -> int:
+        view = self.parent()
+        return view.viewport().width() if view is not None else option.rect.width()
+
+    def sizeHint(self, option: QStyleOptionViewItem, index) -> QSize:
+        doc = self._document(index, option, self._width(option))
+        if doc is None:
+            return super().sizeHint(option, index)
+        return QSize(self._width(option), int(doc.size().height()) + 2 * self.PAD_Y + 2)
+
+    def paint(self, painter, option: QStyleOptionViewItem, index) -> None:
+        doc = self._document(index, option, option.rect.width())
+        if doc is None:
+            super().paint(painter, option, index)
+            return
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        opt.text = ""  # the background, selection and hover as styled; the text is ours
+        style = opt.widget.style() if opt.widget is not None else None
+        if style is not None:
+            style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
+        painter.save()
+        painter.translate(option.rect.left() + self.PAD_X, option.rect.top() + self.PAD_Y)
+        doc.drawContents(painter, QRectF(0, 0, option.rect.width() - 2 * self.PAD_X, option.rect.height()))
+        painter.restore()
 
 
 class ConversationList(QWidget):
@@ -70,6 +131,7 @@ class ConversationList(QWidget):
         self.list.setWordWrap(True)
         self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.list.setItemDelegate(_SearchHitDelegate(self.list))
         # Titles wrap and elide; a sideways scroll bar would only ever move them by a few pixels.
         self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
 
@@ -122,10 +184,14 @@ class ConversationList(QWidget):
         self.list.clear()
         for row in rows:
             snippet = " ".join(row.snippet.split())
-            item = QListWidgetItem(f"{row.title}\n{snippet}" if snippet else row.title)
+            plain = snippet.replace(MATCH_START, "").replace(MATCH_END, "")
+            text = f"{row.title}\n{plain}" if plain and row.message_id is not None else row.title
+            item = QListWidgetItem(text)  # what screen readers read
             item.setData(ID_ROLE, row.conversation_id)
             item.setData(MESSAGE_ROLE, row.message_id if row.message_id is not None else -1)
-            item.setToolTip(snippet or row.title)
+            # A title match shows the title with its matches; a message match adds the snippet.
+            item.setData(HIT_ROLE, (snippet, "") if row.message_id is None and snippet else (row.title, snippet))
+            item.setToolTip(plain or row.title)
             self.list.addItem(item)
         self.list.setUpdatesEnabled(True)
         self.empty.setText(f"Nothing found for “{query}”.")

@@ -520,3 +520,16 @@ def test_default_store_refuses_other_threads(tmp_path: Path) -> None:
         t.start()
         t.join(timeout=30)
         assert len(errors) == 1
+
+
+def test_search_snippets_read_as_text_not_markdown() -> None:
+    from assistant_app.core.search_text import MATCH_END, MATCH_START, readable_snippet
+
+    raw = (
+        f"…3. `{MATCH_START}Counter{MATCH_END}.most_common(n)` sorts **by** frequency.\n\n"
+        "| Approach | Memory |\n|:--|--:|\n| Read all | whole …\n```python\nx = 1\n```\n## Next"
+    )
+    text = readable_snippet(raw)
+    expected = f"…3. {MATCH_START}Counter{MATCH_END}.most_common(n) sorts by frequency. · Approach · Memory · "
+    assert text == expected + "Read all · whole … x = 1 Next"
+    assert readable_snippet("plain words") == "plain words"
