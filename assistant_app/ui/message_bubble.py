@@ -10,6 +10,7 @@ import dataclasses
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import (
     QApplication,
     QFrame,
@@ -60,6 +61,46 @@ def status_text(item: MessageItem) -> tuple[str, str]:
 _FINAL_PASS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="markdown")
 
 
+class _EditBox(QPlainTextEdit):
+    """The in-place editor of a user message: as tall as its text (3 to 14 lines), Ctrl+Enter saves
+    and sends, Esc cancels."""
+
+    submitted = Signal()
+    cancelled = Signal()
+    MIN_LINES, MAX_LINES = 3, 14
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.textChanged.connect(self._fit)
+
+    def keyPressEvent(self, event) -> None:
+        key, mods = event.key(), event.modifiers()
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and mods & Qt.KeyboardModifier.ControlModifier:
+            self.submitted.emit()
+        elif key == Qt.Key.Key_Escape:
+            self.cancelled.emit()
+        else:
+            super().keyPressEvent(event)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        doc = self.document()
+        lines = 0
+        block = doc.begin()
+        while block.isValid():
+            lines += max(1, block.layout().lineCount()) if block.layout() is not None else 1
+            block = block.next()
+        lines = max(self.MIN_LINES, min(self.MAX_LINES, lines))
+        margins = self.contentsMargins()
+        height = int(lines * self.fontMetrics().lineSpacing() + 2 * doc.documentMargin())
+        height += margins.top() + margins.bottom()
+        if self.height() != height:
+            self.setFixedHeight(height)
+
+
 class MessageWidget(QWidget):
     """A transcript row. Emits intents; the view re-emits them with its public signals."""
 
@@ -69,6 +110,7 @@ class MessageWidget(QWidget):
     retryRequested = Signal(int)
     continueRequested = Signal(int)
     imageActivated = Signal(dict)  # an attachment's image was clicked
+    editStarted = Signal(int)  # message id; the in-place editor is open (the view scrolls it into sight)
     streamFlushed = Signal(int)  # message id; the streamed blocks changed outside the view's flush
     _final_ready = Signal(int, object)  # emitted from the worker thread; delivered queued on the GUI thread
     _highlight_ready = Signal()  # likewise, when code highlighted off the GUI thread is ready
@@ -500,11 +542,10 @@ class MessageWidget(QWidget):
         editor.setObjectName("messageEditor")
         layout = QVBoxLayout(editor)
         layout.setContentsMargins(0, 0, 0, 0)
-        box = QPlainTextEdit(editor)
+        box = _EditBox(editor)
         box.setObjectName("editBox")
         box.setAccessibleName("Edit message")
         box.setPlainText(self.item.content)
-        box.setMinimumHeight(90)
         layout.addWidget(box)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
@@ -515,11 +556,14 @@ class MessageWidget(QWidget):
         save.setObjectName("recoverButton")
         save.setAccessibleName("Save and send")
         save.setDefault(True)
+        save.setToolTip("Save and send (Ctrl+Enter); Esc cancels")
         buttons.addWidget(cancel)
         buttons.addWidget(save)
         layout.addLayout(buttons)
         cancel.clicked.connect(self.cancel_edit)
         save.clicked.connect(self._submit_edit)
+        box.submitted.connect(self._submit_edit)
+        box.cancelled.connect(self.cancel_edit)
         self._stack.hide()
         self._bubble_layout.addWidget(editor)
         self._editor = editor
@@ -529,6 +573,8 @@ class MessageWidget(QWidget):
         self._update_decor()
         self._fit_width()
         box.setFocus()
+        box.moveCursor(QTextCursor.MoveOperation.End)
+        self.editStarted.emit(self.item.id)
 
     def _submit_edit(self) -> None:
         text = self.edit_box.toPlainText()
@@ -551,6 +597,11 @@ class MessageWidget(QWidget):
     @property
     def editing(self) -> bool:
         return self._editor is not None
+
+    @property
+    def editor(self) -> QWidget | None:
+        """The open in-place editor (box and buttons), if any."""
+        return self._editor
 
     # ------------------------------------------------------------------ geometry
     def _fit_width(self) -> None:

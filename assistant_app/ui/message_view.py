@@ -271,6 +271,16 @@ class MessageView(QWidget):
         QTimer.singleShot(0, lambda: self._scroll.ensureWidgetVisible(row, 0, 40))
         return True
 
+    def _show_editor(self, message_id: int) -> None:
+        """Keep the opened editor in sight: it grows the row, which would push it out of a view that
+        follows the bottom."""
+        row = self._rows.get(message_id)
+        if row is None:
+            return
+        self._stick_bottom = False
+        self._pin(row)
+        QTimer.singleShot(0, lambda: row.editor is not None and self._scroll.ensureWidgetVisible(row.editor, 0, 24))
+
     def scroll_to_bottom(self) -> None:
         """Show the end of the conversation (re-creating the last page if the user paged far up)."""
         if self._end < len(self._items):
@@ -378,6 +388,7 @@ class MessageView(QWidget):
         row.continueRequested.connect(self.continueRequested)
         row.imageActivated.connect(self.imageActivated)
         row.streamFlushed.connect(self.streamRendered)
+        row.editStarted.connect(self._show_editor)
         # Layout: [placeholder, rows..., stretch].
         self._list.insertWidget(self._list.count() - 1 if layout_index is None else layout_index, row)
         if self._container.isVisible():

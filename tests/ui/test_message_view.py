@@ -210,6 +210,57 @@ def test_edit_flow_emits_edit_submitted(view: MessageView, qtbot) -> None:
     assert not row.editing
 
 
+def test_edit_box_fits_its_text_and_answers_the_keyboard(view: MessageView, qtbot) -> None:
+    view.set_messages([MessageItem(4, "user", "Short"), MessageItem(5, "assistant", "A")])
+    row = view.row(4)
+    qtbot.mouseClick(row.edit_button, Qt.MouseButton.LeftButton)
+    box = row.edit_box
+    line = box.fontMetrics().lineSpacing()
+    short = box.height()
+    assert 3 * line <= short < 5 * line  # a one-line message gets a few lines, not a big empty box
+    assert box.textCursor().atEnd()  # ready to add to the end
+    box.setPlainText("\n".join(f"line {i}" for i in range(8)))
+    assert box.height() > short + 4 * line  # it grows with the text...
+    box.setPlainText("\n".join(f"line {i}" for i in range(40)))
+    assert box.height() < 16 * line  # ...up to a limit, then scrolls
+    with qtbot.assertNotEmitted(view.editSubmitted):
+        qtbot.keyClick(box, Qt.Key.Key_Escape)  # Esc cancels
+    assert not row.editing
+    qtbot.mouseClick(row.edit_button, Qt.MouseButton.LeftButton)
+    row.edit_box.setPlainText("Longer question")
+    qtbot.keyClick(row.edit_box, Qt.Key.Key_Return)  # Enter alone is a new line
+    assert row.editing and row.edit_box.toPlainText().count("\n") == 1
+    with qtbot.waitSignal(view.editSubmitted, timeout=TIMEOUT) as submitted:
+        qtbot.keyClick(row.edit_box, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert submitted.args[0] == 4 and submitted.args[1].strip() == "Longer question"
+
+
+def test_opening_the_editor_keeps_it_in_sight(view: MessageView, qtbot) -> None:
+    """At the bottom of a conversation a little taller than the window, the question's Edit button is
+    in sight; the editor it opens grows the row and must not be pushed out of the top."""
+    bar = view.scroll_area().verticalScrollBar()
+    viewport = view.scroll_area().viewport()
+
+    def in_sight(widget) -> bool:
+        top = widget.mapTo(viewport, widget.rect().topLeft()).y()
+        return top >= 0 and top + widget.height() <= viewport.height()
+
+    for paragraphs in range(4, 60):  # the shortest reply that makes the view scroll a little
+        reply = "\n\n".join(f"Paragraph {i} of a reply." for i in range(paragraphs))
+        view.set_messages([MessageItem(1, "user", "Question"), MessageItem(2, "assistant", reply)])
+        qtbot.waitUntil(lambda: view.row(2) is not None and view.row(2).isVisible(), timeout=TIMEOUT)
+        view.scroll_to_bottom()
+        if bar.maximum() > 0:
+            break
+    row = view.row(1)
+    assert view.is_at_bottom() and in_sight(row.edit_button)
+    before = bar.maximum()
+    qtbot.mouseClick(row.edit_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: bar.maximum() > before, timeout=TIMEOUT)  # laid out with the editor
+    qtbot.waitUntil(lambda: in_sight(row.editor), timeout=TIMEOUT)
+    assert row.edit_box.hasFocus() or not view.window().isActiveWindow()
+
+
 def test_regenerate_emits_id(view: MessageView, qtbot) -> None:
     view.set_messages([MessageItem(1, "user", "Q"), MessageItem(2, "assistant", "A")])
     assert view.row(1).regenerate_button is None  # only assistant replies regenerate
