@@ -45,7 +45,8 @@ def status_text(item: MessageItem) -> tuple[str, str]:
     if item.status == "streaming":
         return "Generating…", "info"
     if item.status == "stopped":
-        return (f"Stopped — {error}" if error else "Stopped"), "warning"
+        detail = "" if error.rstrip(".").lower() == "stopped" else error  # the engine's plain "Stopped."
+        return (f"Stopped — {detail}" if detail else "Stopped"), "warning"
     if item.status == "incomplete":
         if not error:
             return "Incomplete — the reply was cut off", "warning"

@@ -274,6 +274,8 @@ def test_regenerate_emits_id(view: MessageView, qtbot) -> None:
     [
         ("incomplete", "the connection dropped", "Incomplete — the connection dropped", True),
         ("stopped", None, "Stopped", True),
+        ("stopped", "Stopped.", "Stopped", True),  # what the engine records: not "Stopped — Stopped."
+        ("stopped", "the window closed", "Stopped — the window closed", True),
         ("error", "The key was rejected (401).", "The key was rejected (401).", False),
     ],
 )
