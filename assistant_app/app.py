@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 from assistant_app.resources import resource
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from assistant_app.core.paths import AppPaths
     from assistant_app.core.settings import Settings
     from assistant_app.core.store import Store
@@ -113,7 +115,7 @@ class _EarlyWindow:
     closed: bool = False
 
 
-def _show_window(app) -> _EarlyWindow:
+def _show_window(app) -> _EarlyWindow | None:
     """Phase 0, before asyncio exists: the window with the stored conversations, on screen.
 
     Only Qt, SQLite and our window code load before the first frame (asyncio and qasync alone take
@@ -127,14 +129,16 @@ def _show_window(app) -> _EarlyWindow:
 
     from assistant_app.core.paths import app_paths
     from assistant_app.core.settings import load_settings
-    from assistant_app.core.store import Store
     from assistant_app.ui.conversation_list import ConversationRow
     from assistant_app.ui.intent_buffer import IntentBuffer, window_intents
     from assistant_app.ui.main_window import MainWindow
 
     paths = app_paths().ensure()
     settings = load_settings(paths.settings_file)
-    store = Store(paths.database)
+    opened = _open_store(paths.database)
+    if opened is None:
+        return None
+    store, kept = opened
     window = MainWindow()
     early = _EarlyWindow(paths, settings, store, window, IntentBuffer(window_intents(window)))
     window.closing.connect(lambda: setattr(early, "closed", True))
@@ -146,6 +150,8 @@ def _show_window(app) -> _EarlyWindow:
     window.set_title("New chat")
     window.composer.editor.setFocus()
     window.show()
+    if kept is not None:
+        window.statusBar().showMessage(f"The damaged conversation database was kept as {kept}.")
 
     # The loader thread makes no Qt call at all (emitting a signal from it would run Qt code holding the
     # GIL while this thread may wait for that GIL inside Qt): this thread polls for its end instead.
@@ -168,6 +174,43 @@ def _show_window(app) -> _EarlyWindow:
     if failure:
         raise failure[0]
     return early
+
+
+def _open_store(path) -> tuple[Store, Path | None] | None:
+    """The conversation database (and where a damaged one was kept), or None if the user chose to quit.
+    A database the app cannot read is never deleted: the user may set it aside (renamed, kept for
+    recovery) and start with a new one."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from assistant_app.core.store import SchemaTooNewError, Store, StoreDamagedError, StoreError, set_aside
+
+    kept: Path | None = None
+    while True:
+        try:
+            return Store(path), kept
+        except SchemaTooNewError as exc:
+            QMessageBox.critical(None, "Assistant", f"{exc}\n\nYour conversations are untouched.")
+            return None
+        except StoreDamagedError as exc:
+            log.error("%s", exc)
+            box = QMessageBox(QMessageBox.Icon.Critical, "Assistant", str(exc))
+            box.setInformativeText(
+                "The app can move it aside (renamed, kept next to it for recovery) and start with an empty "
+                "conversation list."
+            )
+            fresh = box.addButton("Move it aside and start fresh", QMessageBox.ButtonRole.AcceptRole)
+            box.addButton("Quit", QMessageBox.ButtonRole.RejectRole)
+            box.exec()
+            if box.clickedButton() is not fresh:
+                return None
+            kept = set_aside(path)
+            log.warning("damaged database moved to %s", kept)
+        except (StoreError, OSError) as exc:
+            choice = QMessageBox.critical(
+                None, "Assistant", str(exc), QMessageBox.StandardButton.Retry | QMessageBox.StandardButton.Close
+            )
+            if choice != QMessageBox.StandardButton.Retry:
+                return None
 
 
 def _import_engine(failure: list[BaseException]) -> None:
@@ -249,6 +292,8 @@ def run_gui() -> int:
     app.setQuitOnLastWindowClosed(False)
     _install_excepthook()
     early = _show_window(app)
+    if early is None:
+        return 1
 
     import asyncio
 

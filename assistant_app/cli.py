@@ -146,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
         # Opening the window needs no argument parsing: skip importing every subcommand's module.
         return _gui(argparse.Namespace(command="gui"))
     args = _parser().parse_args(argv)
+    from assistant_app.core.schema import StoreError
+
     try:
         if args.command == "chat":
             import asyncio  # not at the top: the window opens before asyncio loads (app.py)
@@ -160,6 +162,9 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except StoreError as exc:  # a damaged or too new database: say which and where, no traceback
+        print(f"assistant-app: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -21,6 +21,10 @@ class SchemaTooNewError(StoreError):
     """The database was made by a newer version of the app."""
 
 
+class StoreDamagedError(StoreError):
+    """The database file is not a readable SQLite database (truncated, overwritten, corrupted)."""
+
+
 MigrationStep = str | Callable[[sqlite3.Connection], None]
 
 

@@ -36,6 +36,7 @@ from typing import Any
 from assistant_app.core.schema import MIGRATIONS as MIGRATIONS  # re-exported: the store's public API
 from assistant_app.core.schema import SCHEMA_VERSION as SCHEMA_VERSION
 from assistant_app.core.schema import SchemaTooNewError as SchemaTooNewError
+from assistant_app.core.schema import StoreDamagedError as StoreDamagedError
 from assistant_app.core.schema import StoreError, migrate, schema_version
 from assistant_app.core.search_text import fts_query, like_pattern, snippet_around
 
@@ -185,6 +186,24 @@ _PATH_CTE = """WITH RECURSIVE path(id, depth) AS (
 # --------------------------------------------------------------------------------------------
 
 
+def set_aside(path: str | Path, clock: Callable[[], float] = time.time) -> Path:
+    """Rename a damaged database (and its WAL and shared-memory files) out of the way, keeping it for
+    recovery: ``assistant.sqlite3`` -> ``assistant.sqlite3.damaged-20261126-081500``. Returns the new path."""
+    path = Path(path)
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(clock()))
+    target = path.with_name(f"{path.name}.damaged-{stamp}")
+    n = 1
+    while target.exists():
+        n += 1
+        target = path.with_name(f"{path.name}.damaged-{stamp}-{n}")
+    for suffix in ("-wal", "-shm"):
+        side = path.with_name(path.name + suffix)
+        if side.exists():
+            side.rename(target.with_name(target.name + suffix))
+    path.rename(target)
+    return target
+
+
 class Store:
     """All conversations and messages of one user, in one SQLite file.
 
@@ -204,7 +223,10 @@ class Store:
         self._lock = threading.RLock()
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=check_same_thread)
+        try:
+            self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=check_same_thread)
+        except sqlite3.Error as exc:
+            raise StoreError(f"The conversation database at {self.path} cannot be opened: {exc}.") from exc
         try:
             self._conn.execute("PRAGMA foreign_keys = ON")
             self._conn.execute("PRAGMA busy_timeout = 5000")
@@ -212,6 +234,12 @@ class Store:
             self._conn.execute("PRAGMA synchronous = NORMAL")
             migrate(self._conn)
             self.recovered_count = self._recover_interrupted()
+        except sqlite3.DatabaseError as exc:
+            self._conn.close()
+            text = str(exc).lower()
+            if isinstance(exc, sqlite3.OperationalError) and not any(w in text for w in ("malformed", "corrupt")):
+                raise StoreError(f"The conversation database at {self.path} cannot be opened: {exc}.") from exc
+            raise StoreDamagedError(f"The conversation database at {self.path} is damaged ({exc}).") from exc
         except BaseException:
             self._conn.close()
             raise

@@ -248,3 +248,15 @@ def test_version(home: Path) -> None:
     result = run_cli(home, None, "--version")
     assert result.returncode == 0
     assert result.stdout.strip() == f"assistant-app {__version__}"
+
+
+def test_a_damaged_database_is_reported_not_a_traceback_and_left_alone(home: Path) -> None:
+    db = home / "data" / "assistant.sqlite3"
+    db.parent.mkdir(parents=True)
+    db.write_bytes(b"this is not a database" * 100)
+    for args in (("export",), ("chat", "hello")):
+        result = run_cli(home, "http://127.0.0.1:9/v1", *args)
+        assert result.returncode == 1
+        assert "Traceback" not in result.stderr
+        assert f"The conversation database at {db} is damaged" in result.stderr
+    assert db.read_bytes() == b"this is not a database" * 100  # never touched

@@ -533,3 +533,22 @@ def test_search_snippets_read_as_text_not_markdown() -> None:
     expected = f"…3. {MATCH_START}Counter{MATCH_END}.most_common(n) sorts by frequency. · Approach · Memory · "
     assert text == expected + "Read all · whole … x = 1 Next"
     assert readable_snippet("plain words") == "plain words"
+
+
+def test_a_damaged_file_is_reported_as_damaged_and_can_be_set_aside(tmp_path: Path) -> None:
+    from assistant_app.core.store import StoreDamagedError, StoreError, set_aside
+
+    path = tmp_path / "assistant.sqlite3"
+    path.write_bytes(b"garbage" * 1000)
+    with pytest.raises(StoreDamagedError, match="is damaged"):
+        Store(path)
+    (tmp_path / "assistant.sqlite3-wal").write_bytes(b"wal")  # its write-ahead log goes with it
+    kept = set_aside(path, clock=lambda: 1_800_000_000)
+    assert not path.exists() and kept.read_bytes() == b"garbage" * 1000
+    assert kept.name.startswith("assistant.sqlite3.damaged-") and kept.with_name(kept.name + "-wal").exists()
+    again = tmp_path / "assistant.sqlite3"
+    again.write_bytes(b"more garbage")
+    assert set_aside(again, clock=lambda: 1_800_000_000) != kept  # same second: a new name, nothing overwritten
+    Store(path).close()  # a fresh database where the damaged one was
+    with pytest.raises(StoreError, match="cannot be opened"):
+        Store(tmp_path)  # a directory
