@@ -180,8 +180,6 @@ def _open_store(path) -> tuple[Store, Path | None] | None:
     """The conversation database (and where a damaged one was kept), or None if the user chose to quit.
     A database the app cannot read is never deleted: the user may set it aside (renamed, kept for
     recovery) and start with a new one."""
-    from PySide6.QtWidgets import QMessageBox
-
     from assistant_app.core.store import SchemaTooNewError, Store, StoreDamagedError, StoreError, set_aside
 
     kept: Path | None = None
@@ -189,9 +187,13 @@ def _open_store(path) -> tuple[Store, Path | None] | None:
         try:
             return Store(path), kept
         except SchemaTooNewError as exc:
+            from PySide6.QtWidgets import QMessageBox  # here, not above: only when there is a problem
+
             QMessageBox.critical(None, "Assistant", f"{exc}\n\nYour conversations are untouched.")
             return None
         except StoreDamagedError as exc:
+            from PySide6.QtWidgets import QMessageBox
+
             log.error("%s", exc)
             box = QMessageBox(QMessageBox.Icon.Critical, "Assistant", str(exc))
             box.setInformativeText(
@@ -206,6 +208,8 @@ def _open_store(path) -> tuple[Store, Path | None] | None:
             kept = set_aside(path)
             log.warning("damaged database moved to %s", kept)
         except (StoreError, OSError) as exc:
+            from PySide6.QtWidgets import QMessageBox
+
             choice = QMessageBox.critical(
                 None, "Assistant", str(exc), QMessageBox.StandardButton.Retry | QMessageBox.StandardButton.Close
             )

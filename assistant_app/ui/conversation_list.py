@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 
-from PySide6.QtCore import QPoint, QRectF, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QTextDocument
+from PySide6.QtCore import QPoint, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QInputDialog,
@@ -17,9 +15,6 @@ from PySide6.QtWidgets import (
     QMenu,
     QMessageBox,
     QPushButton,
-    QStyle,
-    QStyledItemDelegate,
-    QStyleOptionViewItem,
     QVBoxLayout,
     QWidget,
 )
@@ -44,59 +39,6 @@ class SearchRow:
     message_id: int | None
     title: str
     snippet: str
-
-
-def _bold_matches(text: str) -> str:
-    return html.escape(text).replace(MATCH_START, "<b>").replace(MATCH_END, "</b>")
-
-
-def hit_html(title: str, snippet: str) -> str:
-    """A search result as rich text: the title, then the snippet muted; matched words in bold."""
-    snippet_html = f'<div style="color:#59636e; margin-top:2px;">{_bold_matches(snippet)}</div>' if snippet else ""
-    return f"<div>{_bold_matches(title)}</div>{snippet_html}"
-
-
-class _SearchHitDelegate(QStyledItemDelegate):
-    """Draws search results (rich text: matches in bold); plain rows are left to the default."""
-
-    PAD_X, PAD_Y = 11, 7  # where the sidebar's stylesheet puts the text of plain rows
-
-    def _document(self, index, option: QStyleOptionViewItem, width: int) -> QTextDocument | None:
-        hit = index.data(HIT_ROLE)
-        if not hit:
-            return None
-        doc = QTextDocument()
-        doc.setDocumentMargin(0)
-        doc.setDefaultFont(option.font)
-        doc.setHtml(hit_html(*hit))
-        doc.setTextWidth(max(40, width - 2 * self.PAD_X))
-        return doc
-
-    def _width(self, option: QStyleOptionViewItem) -> int:
-        view = self.parent()
-        return view.viewport().width() if view is not None else option.rect.width()
-
-    def sizeHint(self, option: QStyleOptionViewItem, index) -> QSize:
-        doc = self._document(index, option, self._width(option))
-        if doc is None:
-            return super().sizeHint(option, index)
-        return QSize(self._width(option), int(doc.size().height()) + 2 * self.PAD_Y + 2)
-
-    def paint(self, painter, option: QStyleOptionViewItem, index) -> None:
-        doc = self._document(index, option, option.rect.width())
-        if doc is None:
-            super().paint(painter, option, index)
-            return
-        opt = QStyleOptionViewItem(option)
-        self.initStyleOption(opt, index)
-        opt.text = ""  # the background, selection and hover as styled; the text is ours
-        style = opt.widget.style() if opt.widget is not None else None
-        if style is not None:
-            style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
-        painter.save()
-        painter.translate(option.rect.left() + self.PAD_X, option.rect.top() + self.PAD_Y)
-        doc.drawContents(painter, QRectF(0, 0, option.rect.width() - 2 * self.PAD_X, option.rect.height()))
-        painter.restore()
 
 
 class ConversationList(QWidget):
@@ -124,6 +66,7 @@ class ConversationList(QWidget):
         self.search.setPlaceholderText("Search all conversations…")
         self.search.setClearButtonEnabled(True)
 
+        self._hit_delegate = None  # draws search results (ui/search_hits.py)
         self.list = QListWidget(self)
         self.list.setObjectName("conversationList")
         self.list.setAccessibleName("Conversations")
@@ -131,7 +74,6 @@ class ConversationList(QWidget):
         self.list.setWordWrap(True)
         self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
-        self.list.setItemDelegate(_SearchHitDelegate(self.list))
         # Titles wrap and elide; a sideways scroll bar would only ever move them by a few pixels.
         self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
 
@@ -179,6 +121,11 @@ class ConversationList(QWidget):
         self.empty.setVisible(not rows)
 
     def set_search_results(self, rows: list[SearchRow], query: str) -> None:
+        if self._hit_delegate is None:  # loaded with the first search, not at start-up (QStyle: ~6 ms)
+            from assistant_app.ui.search_hits import SearchHitDelegate
+
+            self._hit_delegate = SearchHitDelegate(HIT_ROLE, self.list)
+            self.list.setItemDelegate(self._hit_delegate)
         self._searching = True
         self.list.setUpdatesEnabled(False)
         self.list.clear()

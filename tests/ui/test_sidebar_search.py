@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from assistant_app.core.search_text import MATCH_END, MATCH_START
-from assistant_app.ui.conversation_list import HIT_ROLE, ConversationList, SearchRow, hit_html
+from assistant_app.ui.conversation_list import HIT_ROLE, ConversationList, SearchRow
+from assistant_app.ui.search_hits import hit_html
 
 
 def test_hits_show_bold_matches_and_read_plainly(qtbot) -> None:
