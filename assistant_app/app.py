@@ -148,6 +148,7 @@ def _show_window(app) -> _EarlyWindow | None:
     window.sidebar.set_conversations([ConversationRow(c.id, c.title) for c in store.list_conversations()], None)
     window.messages.show_placeholder(window.messages.NEW_CHAT_HINT)
     window.set_title("New chat")
+    window.set_models([], settings.provider().default_model or settings.default_model)  # as new_conversation will
     window.composer.editor.setFocus()
     window.show()
     if kept is not None:
