@@ -113,6 +113,10 @@ class _EarlyWindow:
     window: MainWindow
     intents: IntentBuffer
     closed: bool = False
+    partial_list: bool = False  # the sidebar holds only the first screenful of conversations
+
+
+FIRST_SCREEN_ROWS = 80  # sidebar rows in the first frame: more than the tallest screen shows
 
 
 def _show_window(app) -> _EarlyWindow | None:
@@ -145,7 +149,10 @@ def _show_window(app) -> _EarlyWindow | None:
     _close_on_signals(window)
     if settings.window_geometry:
         window.restoreGeometry(QByteArray.fromBase64(settings.window_geometry.encode()))
-    window.sidebar.set_conversations([ConversationRow(c.id, c.title) for c in store.list_conversations()], None)
+    # A screenful of conversations now, the rest once the controllers run (1,000 rows: ~7 ms).
+    first = store.list_conversations(limit=FIRST_SCREEN_ROWS + 1)
+    early.partial_list = len(first) > FIRST_SCREEN_ROWS
+    window.sidebar.set_conversations([ConversationRow(c.id, c.title) for c in first[:FIRST_SCREEN_ROWS]], None)
     window.messages.show_placeholder(window.messages.NEW_CHAT_HINT)
     window.set_title("New chat")
     window.set_models([], settings.provider().default_model or settings.default_model)  # as new_conversation will
@@ -252,6 +259,8 @@ async def _main(app, early: _EarlyWindow) -> int:
     # (welcome panel), the model list, settings dialogs and dictation load their modules (httpx,
     # keyring, numpy) as they start, not before.
     chat = ChatController(ctx, window)
+    if early.partial_list:
+        chat.refresh_list()
     chat.new_conversation()
     chat.images  # noqa: B018  (builds the Attach / Create image controls now)
     providers = ProviderController(ctx, window, chat)
