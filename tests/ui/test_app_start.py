@@ -7,12 +7,14 @@ import logging
 import signal
 from pathlib import Path
 
+import keyring
 from PySide6.QtCore import QCoreApplication, QEvent
 from PySide6.QtWidgets import QApplication
 
 from assistant_app import app as composition
 from assistant_app.core.store import Store
 from tests.support.fake_openai import FakeOpenAI
+from tests.support.memory_keyring import MemoryKeyring
 
 KEY = "sk-app-start-test-0000"
 
@@ -23,12 +25,13 @@ def test_window_first_then_controllers_and_the_requests_made_meanwhile(qloop, qt
     ids = [store.create_conversation(title=f"Conversation {i}").id for i in range(composition.FIRST_SCREEN_ROWS + 20)]
     store.close()
     handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    saved_keyring = keyring.get_keyring()
+    keyring.set_keyring(MemoryKeyring())  # the app's SecretStore() takes the process-wide keyring
     root_handlers = list(logging.getLogger().handlers)
     with FakeOpenAI(api_key=KEY) as server:
         monkeypatch.setenv("ASSISTANT_APP_HOME", str(home))
         monkeypatch.setenv("OPENAI_API_KEY", KEY)
         monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
-        monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
         monkeypatch.delenv("ASSISTANT_APP_EXIT_AFTER_SHOWN", raising=False)
         task = None
         try:
@@ -52,6 +55,9 @@ def test_window_first_then_controllers_and_the_requests_made_meanwhile(qloop, qt
             if task is not None and not task.done():  # a failed check: shut the app down all the same
                 early.window.close()
                 qloop.run_until_complete(asyncio.wait([task], timeout=30))
+            keyring.set_keyring(saved_keyring)
+            if task is not None:
+                early.window.deleteLater()  # with it the controllers and their timers
             signal.set_wakeup_fd(-1)
             for sig, handler in handlers.items():
                 signal.signal(sig, handler)
