@@ -221,6 +221,7 @@ class ImageController(QObject):
             elif status == "stopped":
                 self.composer.show_status(error or "Cancelled.")
             self.chat.refresh_list()
+            self.chat.usage_ui.after_call(job.conversation_id)  # the cost beside the title, budgets
             self.generationFinished.emit(reply_id, status)
 
     def _paint(self, reply_id: int, index: int, image: Any, arrived: float) -> None:

@@ -182,6 +182,13 @@ class UsageController(QObject):
         self.usage_window.activateWindow()
         return self.usage_window
 
+    def after_call(self, conversation_id: int | None) -> None:
+        """A reply or an image finished: the running total beside the title, the budget notice and an
+        open Usage window all move."""
+        if conversation_id is not None and conversation_id == self.chat.conversation_id:
+            self.refresh_costs(conversation_id)
+        self._after_reply()
+
     def _after_reply(self) -> None:
         self.refresh_budget_notice()
         if self.usage_window is not None and self.usage_window.isVisible():

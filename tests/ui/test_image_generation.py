@@ -64,6 +64,8 @@ def test_create_image_streams_sharpening_previews_then_stores_the_final_image(ma
     assert "per image" in row.images.caption.text()
     assert row.images.tiles[0].attachment["sha256"] == att["sha256"] and row.images.tiles[0].image is not None
     assert not app.window.composer.stop_button.isVisible()
+    badge = app.window.conversation_cost
+    assert badge.isVisible() and badge.text().startswith("$")  # the conversation's running total moved too
 
 
 def test_image_prefix_and_dall_e_3_revised_prompt(make_app, qtbot) -> None:
