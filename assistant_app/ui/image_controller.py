@@ -221,7 +221,7 @@ class ImageController(QObject):
             elif status == "stopped":
                 self.composer.show_status(error or "Cancelled.")
             self.chat.refresh_list()
-            self.chat.usage_ui.after_call(job.conversation_id)  # the cost beside the title, budgets
+            self.chat.usage_ui.after_call(None)  # budgets and an open Usage window (_record did the costs)
             self.generationFinished.emit(reply_id, status)
 
     def _paint(self, reply_id: int, index: int, image: Any, arrived: float) -> None:
@@ -267,7 +267,9 @@ class ImageController(QObject):
             msg = self.ctx.store.get_message(reply_id)
         except NotFoundError:  # the conversation was deleted meanwhile
             return
-        self.view.update_message(to_item(msg, sibling_map(self.ctx.store.messages(msg.conversation_id))))
+        shown = msg.conversation_id == self.chat.conversation_id
+        costs = self.chat.usage_ui.refresh_costs(msg.conversation_id) if shown else None  # and the title's total
+        self.view.update_message(to_item(msg, sibling_map(self.ctx.store.messages(msg.conversation_id)), costs))
 
     # -- Retry / Regenerate / Edit of image messages -------------------------------------------
     def retry(self, message_id: int) -> bool:

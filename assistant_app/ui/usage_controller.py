@@ -183,8 +183,8 @@ class UsageController(QObject):
         return self.usage_window
 
     def after_call(self, conversation_id: int | None) -> None:
-        """A reply or an image finished: the running total beside the title, the budget notice and an
-        open Usage window all move."""
+        """A reply or an image finished: the budget notice and an open Usage window move, and the
+        running total beside the title if ``conversation_id`` is the one shown."""
         if conversation_id is not None and conversation_id == self.chat.conversation_id:
             self.refresh_costs(conversation_id)
         self._after_reply()

@@ -66,6 +66,7 @@ def test_create_image_streams_sharpening_previews_then_stores_the_final_image(ma
     assert not app.window.composer.stop_button.isVisible()
     badge = app.window.conversation_cost
     assert badge.isVisible() and badge.text().startswith("$")  # the conversation's running total moved too
+    assert "$" in row.meta_label.text()  # and the reply's own line shows what it cost
 
 
 def test_image_prefix_and_dall_e_3_revised_prompt(make_app, qtbot) -> None:
