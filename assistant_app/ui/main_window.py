@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
@@ -21,6 +21,45 @@ from assistant_app.ui.conversation_list import ConversationList
 from assistant_app.ui.message_view import MessageView
 from assistant_app.ui.notice_bar import NoticeBar
 from assistant_app.ui.style import STYLESHEET
+
+
+class ElidedLabel(QLabel):
+    """One line of text that shortens itself with "…" when narrower than the text, instead of making
+    the window wider; ``text()`` and the tooltip keep the whole text."""
+
+    MIN_WIDTH = 80
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._full = ""
+        self.setText(text)
+
+    def text(self) -> str:  # type: ignore[override]
+        return self._full
+
+    def setText(self, text: str) -> None:
+        self._full = text
+        self.setToolTip(text)
+        self._elide()
+        self.updateGeometry()
+
+    def sizeHint(self) -> QSize:
+        hint = super().sizeHint()
+        margins = self.contentsMargins()
+        return QSize(self.fontMetrics().horizontalAdvance(self._full) + margins.left() + margins.right() + 2,
+                     hint.height())
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(self.MIN_WIDTH, super().minimumSizeHint().height())
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        width = self.contentsRect().width()
+        shown = self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, width) if width > 0 else ""
+        super().setText(shown or self._full)
 
 
 class MainWindow(QMainWindow):
@@ -43,7 +82,7 @@ class MainWindow(QMainWindow):
         self.messages = MessageView(self)
         self.composer = Composer(self)
 
-        self.title = QLabel("New chat", self)
+        self.title = ElidedLabel("New chat", self)  # a long title shortens; it never widens the window
         self.title.setObjectName("conversationTitle")
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.conversation_cost = QLabel(self)

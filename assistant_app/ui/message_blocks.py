@@ -123,6 +123,11 @@ class _HeightCachingLabel(QLabel):
 class ProseBlock(_HeightCachingLabel):
     """Rendered Markdown (rich text), selectable, links opened externally."""
 
+    # Assistant prose is never narrower than this (MessageView.MIN_WIDTH less the row's margins), so a
+    # narrower width is a layout's minimum-size probe; answering them for real re-laid out every block
+    # of a long reply when its buttons appeared (~90 ms for 20,000 tokens).
+    PROBE_WIDTH = 400
+
     def __init__(self, html: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("proseBlock")

@@ -7,6 +7,7 @@ The widget never holds the reply's text as the source of truth: complete message
 from __future__ import annotations
 
 import dataclasses
+import re
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from PySide6.QtCore import Qt, Signal
@@ -60,6 +61,31 @@ def status_text(item: MessageItem) -> tuple[str, str]:
 
 # The exact final render of a long reply runs here (pure Python, Qt-free), off the GUI thread.
 _FINAL_PASS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="markdown")
+
+
+_BETWEEN_TAGS = re.compile(r">\s+<")
+
+
+def _looks_the_same(shown: list[tuple], exact: list[tuple]) -> bool:
+    """Whether the exact render of a reply shows what the streamed blocks already show.
+
+    Streaming renders each finished block on its own; the exact pass renders runs of prose together
+    (which matters for reference links and loose lists). When joining the streamed prose of each run
+    gives the same HTML, the picture is the same and the widgets can stay."""
+
+    def runs(keys: list[tuple]) -> list[tuple] | None:
+        out: list[tuple] = []
+        for key in keys:
+            if not key:
+                return None  # a block we cannot compare
+            if key[0] == "prose" and out and out[-1][0] == "prose":
+                out[-1] = ("prose", out[-1][1] + key[1])
+            else:
+                out.append(key)
+        return [("prose", _BETWEEN_TAGS.sub("><", k[1]).strip()) if k[0] == "prose" else k for k in out]
+
+    a, b = runs(shown), runs(exact)
+    return a is not None and a == b
 
 
 class _EditBox(QPlainTextEdit):
@@ -469,6 +495,8 @@ class MessageWidget(QWidget):
             segments = future.result()  # type: ignore[attr-defined]
         except Exception:  # the streamed rendering stays; it is only less exact
             return
+        if _looks_the_same([getattr(w, "key", ()) for w in self.blocks], [segment_key(s) for s in segments]):
+            return  # the usual case: only the grouping of prose differs; rebuilding would freeze a long reply
         self._apply_segments(segments)
 
     # ------------------------------------------------------------------ updates

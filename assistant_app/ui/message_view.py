@@ -53,6 +53,7 @@ class MessageView(QWidget):
     pageLoaded = Signal(int)  # number of rows just created by paging (negative: the other direction)
 
     NEW_CHAT_HINT = "Ask anything. Replies stream in as Markdown; Esc stops a reply."
+    MIN_WIDTH = 440
     PAGE_SIZE = 40
     FIRST_PAGE = 16  # rows created when a conversation opens: enough to fill the window, fast to build
     MAX_LOADED = 160  # rows with widgets at most (about 4 pages)
@@ -63,6 +64,7 @@ class MessageView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("messageView")
+        self.setMinimumWidth(self.MIN_WIDTH)  # prose blocks rely on it (ProseBlock.PROBE_WIDTH)
         self.setAccessibleName("Conversation")
         self.setStyleSheet(MESSAGE_VIEW_QSS)
 

@@ -131,6 +131,9 @@ class FakeServerCore:
         self.sse_newline = "\n"  # "\r\n" or "\r" to exercise other line endings
         self.sse_json_indent: int | None = None  # pretty JSON => several data: lines per event
         self.keepalive_comment: str | None = None  # e.g. ": keep-alive" or ": OPENROUTER PROCESSING"
+        # Event delays as a schedule (sleep only when ahead of it; events due meanwhile go out back to
+        # back), so a high rate such as 2,000 tokens/s is really reached; default: sleep every delay.
+        self.clock_pacing = False
         self.ratelimit_headers: dict[str, str] = dict(DEFAULT_RATELIMIT_HEADERS)
         self.extra_headers: dict[str, str] = {}  # sent on every response
         self.log: Callable[[str], None] | None = None  # called with "METHOD path -> status"
@@ -581,6 +584,8 @@ class FakeServerCore:
         await rw.start(200, headers, self.stream_framing)
         emitter = SseEmitter(rw, self.split_writes, self.sse_newline, self.keepalive_comment, self.sse_json_indent)
         fault = ex.fault
+        loop = asyncio.get_running_loop()
+        start, due = loop.time(), 0.0
         for i, ev in enumerate([*events, None]):
             if fault is not None and i == fault.after and await self._apply_stream_fault(fault, emitter, ev, events):
                 return
@@ -588,7 +593,13 @@ class FakeServerCore:
                 break
             if fault is not None and fault.kind == FaultKind.TRUNCATE and ev.tag in _TERMINAL_TAGS:
                 break  # truncation never lets the client see an end marker
-            if ev.delay > 0:
+            if ev.delay > 0 and self.clock_pacing:
+                due += ev.delay
+                ahead = due - (loop.time() - start)
+                if ahead > 0.001:
+                    await emitter.flush()
+                    await asyncio.sleep(ahead)
+            elif ev.delay > 0:
                 await emitter.flush()
                 await asyncio.sleep(ev.delay)
             await emitter.event(ev.payload, ev.event)

@@ -112,7 +112,9 @@ def test_blocks_answer_minimum_size_probes_without_laying_text_out_again(view, q
         assert block.heightForWidth(80) == real
         assert block.heightForWidth(block.width()) == real
         assert layouts == []
-        block.heightForWidth(300)  # a real (narrower) width is laid out for real
-        assert layouts == [300]
+        block.heightForWidth(500)  # a real (narrower) width is laid out for real
+        assert layouts == [500]
+        assert block.heightForWidth(300) == real  # narrower than prose is ever shown: a probe
+        assert layouts == [500]
     finally:
         ProseBlock._layout_height = original
