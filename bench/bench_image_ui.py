@@ -21,7 +21,6 @@ import asyncio
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,6 +34,7 @@ os.environ.setdefault("QT_API", "pyside6")
 os.environ.setdefault("ASSISTANT_APP_HOME", tempfile.mkdtemp(prefix="bench-image-ui-"))
 
 import qasync  # noqa: E402
+from _loopback import serve_in_subprocess  # noqa: E402
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
@@ -201,26 +201,13 @@ srv.stop()
 """
 
 
-def serve_in_subprocess() -> tuple[subprocess.Popen, str]:
-    """The loopback server in its own process: its Python work must not compete for this process's GIL."""
-    proc = subprocess.Popen(
-        [sys.executable, "-c", _SERVER], cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline().split()
-    if len(line) != 2 or line[0] != "READY":
-        proc.kill()
-        raise RuntimeError(f"the loopback server did not start: {line}")
-    return proc, line[1]
-
-
 def run(loop: asyncio.AbstractEventLoop, runs: int) -> dict[str, Any]:
     from assistant_app.core.context import AppContext
     from assistant_app.core.secrets import SecretStore
     from assistant_app.ui.chat_controller import ChatController
     from assistant_app.ui.main_window import MainWindow
 
-    server, base_url = serve_in_subprocess()
+    server, base_url = serve_in_subprocess(_SERVER)
     os.environ["OPENAI_BASE_URL"] = base_url
     os.environ["OPENAI_API_KEY"] = "sk-bench"
     ctx = AppContext.create(secrets=SecretStore(backend=MemoryKeyring()), log=False)

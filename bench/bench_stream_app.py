@@ -24,7 +24,6 @@ import argparse
 import asyncio
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,6 +37,7 @@ os.environ.setdefault("QT_API", "pyside6")
 os.environ["ASSISTANT_APP_HOME"] = tempfile.mkdtemp(prefix="bench-stream-app-")
 
 import qasync  # noqa: E402
+from _loopback import serve_in_subprocess  # noqa: E402
 from bench_stream_render import LatenessProbe, make_reply, summarize  # noqa: E402
 from PySide6.QtCore import QEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
@@ -55,22 +55,6 @@ print("READY", srv.base_url, flush=True)
 sys.stdin.read()
 srv.stop()
 """
-
-
-def serve(reply_file: Path, rate: float) -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-c", _SERVER, KEY, str(rate), str(reply_file)],
-        cwd=REPO,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline().split()
-    if len(line) != 2 or line[0] != "READY":
-        proc.kill()
-        raise RuntimeError(f"the loopback server did not start: {line}")
-    return proc, line[1]
 
 
 async def measure(app: QApplication, tokens: int, rate: float) -> dict:
@@ -210,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         reply_file = Path(tmp) / "reply.md"
         reply_file.write_text(reply_of(args.tokens), encoding="utf-8")
-        server, base_url = serve(reply_file, args.rate)
+        server, base_url = serve_in_subprocess(_SERVER, KEY, str(args.rate), str(reply_file))
         os.environ["OPENAI_BASE_URL"] = base_url
         os.environ["OPENAI_API_KEY"] = KEY
         try:
