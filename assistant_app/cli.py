@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import sys
+from typing import TYPE_CHECKING
 
 from assistant_app import __version__
+
+if TYPE_CHECKING:
+    import argparse
 
 # Feature modules that add subcommands: each has ``register(subparsers)`` which adds its parsers
 # and sets ``handler=<callable(args) -> int>`` as a default. They must be cheap to import.
@@ -19,6 +22,8 @@ COMMAND_MODULES: list[str] = [
 
 
 def _parser() -> argparse.ArgumentParser:
+    import argparse  # not at the top: opening the window parses no arguments
+
     p = argparse.ArgumentParser(prog="assistant-app", description="A desktop assistant for OpenAI-compatible servers.")
     p.add_argument("--version", action="version", version=f"assistant-app {__version__}")
     sub = p.add_subparsers(dest="command")
@@ -134,7 +139,7 @@ def _export(args: argparse.Namespace) -> int:
         ctx.close()
 
 
-def _gui(_args: argparse.Namespace) -> int:
+def _gui() -> int:
     from assistant_app.app import run_gui
 
     return run_gui()
@@ -144,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     words = sys.argv[1:] if argv is None else argv
     if not words or words == ["gui"]:
         # Opening the window needs no argument parsing: skip importing every subcommand's module.
-        return _gui(argparse.Namespace(command="gui"))
+        return _gui()
     args = _parser().parse_args(argv)
     from assistant_app.core.schema import StoreError
 
@@ -157,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
             return _export(args)
         if getattr(args, "handler", None) is not None:
             return int(args.handler(args))
-        return _gui(args)
+        return _gui()
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

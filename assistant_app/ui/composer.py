@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from PySide6.QtCore import QMimeData, Qt, Signal
+from PySide6.QtCore import QMimeData, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QSizePolicy, QVBoxLayout, QWidget
+
+from assistant_app.ui import qt_values as qv
 
 
 class MimeHandler(Protocol):
@@ -41,6 +43,8 @@ class _Editor(QPlainTextEdit):
             super().insertFromMimeData(source)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
+        from PySide6.QtCore import Qt  # not at import: see ui/qt_values.py
+
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not (
             event.modifiers() & (Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.AltModifier)
         ):
@@ -91,7 +95,7 @@ class Composer(QWidget):
         self.status.setObjectName("composerStatus")
         self.status.setAccessibleName("Status")
         self.status.setWordWrap(True)
-        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        qv.set_properties(self.status, textInteractionFlags=qv.SELECTABLE_BY_MOUSE)
         self.status.setVisible(False)
 
         buttons = QVBoxLayout()
@@ -161,6 +165,8 @@ class Composer(QWidget):
 
     def add_beside_send(self, widget: QWidget) -> None:
         """A tool button between the message box and Send (the microphone)."""
+        from PySide6.QtCore import Qt
+
         self._row.insertWidget(self._row.count() - 1, widget, 0, Qt.AlignmentFlag.AlignTop)
 
     def refresh_send(self) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import QPoint, Qt, QTimer, Signal
+from PySide6.QtCore import QPoint, QTimer, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QInputDialog,
@@ -20,10 +20,11 @@ from PySide6.QtWidgets import (
 )
 
 from assistant_app.core.search_text import MATCH_END, MATCH_START
+from assistant_app.ui import qt_values as qv
 
-ID_ROLE = Qt.ItemDataRole.UserRole
-MESSAGE_ROLE = Qt.ItemDataRole.UserRole + 1
-HIT_ROLE = Qt.ItemDataRole.UserRole + 2  # (title, snippet with match marks) of a search result
+ID_ROLE = qv.USER_ROLE
+MESSAGE_ROLE = qv.USER_ROLE + 1
+HIT_ROLE = qv.USER_ROLE + 2  # (title, snippet with match marks) of a search result
 
 
 @dataclass(frozen=True)
@@ -72,14 +73,17 @@ class ConversationList(QWidget):
         self.list.setAccessibleName("Conversations")
         self.list.setUniformItemSizes(False)
         self.list.setWordWrap(True)
-        self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
         # Titles wrap and elide; a sideways scroll bar would only ever move them by a few pixels.
-        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        qv.set_properties(
+            self.list,
+            contextMenuPolicy=qv.CUSTOM_CONTEXT_MENU,
+            textElideMode=qv.ELIDE_RIGHT,
+            horizontalScrollBarPolicy=qv.SCROLL_BAR_ALWAYS_OFF,
+        )
 
         self.empty = QLabel("No conversations yet.", self)
         self.empty.setObjectName("sidebarHint")
-        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        qv.set_properties(self.empty, alignment=qv.ALIGN_CENTER)
         self.empty.setWordWrap(True)
 
         top = QHBoxLayout()

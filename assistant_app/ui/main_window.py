@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QSize, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from assistant_app.ui import qt_values as qv
 from assistant_app.ui.composer import Composer
 from assistant_app.ui.conversation_list import ConversationList
 from assistant_app.ui.message_view import MessageView
@@ -56,10 +57,32 @@ class ElidedLabel(QLabel):
         super().resizeEvent(event)
         self._elide()
 
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self._elide()
+
     def _elide(self) -> None:
         width = self.contentsRect().width()
-        shown = self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, width) if width > 0 else ""
-        super().setText(shown or self._full)
+        metrics = self.fontMetrics()
+        # Hidden, it has no real width yet: the resize event when it is shown elides it.
+        if width <= 0 or not self.isVisible() or metrics.horizontalAdvance(self._full) <= width:
+            shown = self._full
+        else:  # Qt only when the title is too long: see ui/qt_values.py
+            from PySide6.QtCore import Qt
+
+            shown = metrics.elidedText(self._full, Qt.TextElideMode.ElideRight, width) or self._full
+        super().setText(shown)
+
+
+def _set_shortcut(action: QAction, key: QKeySequence.StandardKey | str, fallback: str = "") -> None:
+    """The platform's bindings for a standard key (or the given sequence), ``fallback`` when the platform
+    has none. Through ``setShortcuts``: resolving ``setShortcut``'s overloads builds Qt's whole enum
+    namespace (see ui/qt_values.py)."""
+    if isinstance(key, str):
+        keys = [QKeySequence(key)]
+    else:
+        keys = QKeySequence.keyBindings(key) or ([QKeySequence(fallback)] if fallback else [])
+    action.setShortcuts(keys)
 
 
 class MainWindow(QMainWindow):
@@ -84,7 +107,7 @@ class MainWindow(QMainWindow):
 
         self.title = ElidedLabel("New chat", self)  # a long title shortens; it never widens the window
         self.title.setObjectName("conversationTitle")
-        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        qv.set_properties(self.title, textInteractionFlags=qv.SELECTABLE_BY_MOUSE)
         self.conversation_cost = QLabel(self)
         self.conversation_cost.setObjectName("conversationCost")
         self.conversation_cost.setAccessibleName("Cost of this conversation")
@@ -131,7 +154,7 @@ class MainWindow(QMainWindow):
         self.pages.addWidget(chat_page)
         self.chat_page = chat_page
 
-        splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        splitter = QSplitter(parent=self)  # horizontal; a positional parent would build Qt's enums
         splitter.addWidget(self.sidebar)
         splitter.addWidget(self.pages)
         splitter.setStretchFactor(1, 1)
@@ -150,7 +173,7 @@ class MainWindow(QMainWindow):
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
         new = QAction("&New chat", self)
-        new.setShortcut(QKeySequence.StandardKey.New)
+        _set_shortcut(new, QKeySequence.StandardKey.New)
         new.triggered.connect(self.sidebar.newRequested)
         file_menu.addAction(new)
         file_menu.addSeparator()
@@ -165,17 +188,17 @@ class MainWindow(QMainWindow):
             file_menu.addAction(action)
         file_menu.addSeparator()
         quit_action = QAction("&Quit", self)
-        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        _set_shortcut(quit_action, QKeySequence.StandardKey.Quit, "Ctrl+Q")
         quit_action.triggered.connect(self.close)
         file_menu.addAction(quit_action)
 
         edit_menu = bar.addMenu("&Edit")
         find = QAction("&Search conversations", self)
-        find.setShortcut(QKeySequence.StandardKey.Find)
+        _set_shortcut(find, QKeySequence.StandardKey.Find)
         find.triggered.connect(lambda: (self.sidebar.search.setFocus(), self.sidebar.search.selectAll()))
         edit_menu.addAction(find)
         settings = QAction("&Settings…", self)
-        settings.setShortcut(QKeySequence("Ctrl+,"))
+        _set_shortcut(settings, "Ctrl+,")
         settings.triggered.connect(self.settingsRequested)
         edit_menu.addAction(settings)
         conv = QAction("&Conversation settings…", self)
@@ -187,7 +210,7 @@ class MainWindow(QMainWindow):
 
         view_menu = bar.addMenu("&View")
         usage = QAction("&Usage…", self)
-        usage.setShortcut(QKeySequence("Ctrl+Shift+U"))
+        _set_shortcut(usage, "Ctrl+Shift+U")
         usage.triggered.connect(lambda: self.usageRequested.emit("spending"))
         view_menu.addAction(usage)
         limits = QAction("&Budgets && limits…", self)

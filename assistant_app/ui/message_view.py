@@ -21,10 +21,12 @@ import dataclasses
 import functools
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, Qt, QTimer, Signal
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from assistant_app.core.gc_quiet import QuietHold
+from assistant_app.ui import qt_values as qv
 from assistant_app.ui.message_model import MessageItem, StreamBuffer
 from assistant_app.ui.message_style import MESSAGE_VIEW_QSS
 
@@ -85,12 +87,16 @@ class MessageView(QWidget):
         self._scroll = QScrollArea(self)
         self._scroll.setObjectName("messageScroll")
         self._scroll.setWidgetResizable(True)
-        self._scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         # Not "as needed": with a resizable height-for-width widget, QScrollArea then re-measures the
         # whole transcript at up to ~15 different widths (one pixel narrower each time) on every layout
         # change. _on_range_changed switches between off and on itself (no flip-flop: once on, the
         # narrower viewport only makes the content taller).
-        self._scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        qv.set_properties(
+            self._scroll,
+            horizontalScrollBarPolicy=qv.SCROLL_BAR_ALWAYS_OFF,
+            verticalScrollBarPolicy=qv.SCROLL_BAR_ALWAYS_OFF,
+        )
+        self._vertical_bar_on = False
         self._scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         layout.addWidget(self._scroll)
 
@@ -101,9 +107,8 @@ class MessageView(QWidget):
         self._list.setSpacing(6)
         self._placeholder = QLabel(self._container)
         self._placeholder.setObjectName("messagePlaceholder")
-        self._placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._placeholder.setWordWrap(True)
-        self._placeholder.setTextFormat(Qt.TextFormat.PlainText)
+        qv.set_properties(self._placeholder, alignment=qv.ALIGN_CENTER, textFormat=qv.PLAIN_TEXT)
         self._placeholder.hide()
         self._list.addWidget(self._placeholder)
         self._list.addStretch(1)
@@ -474,9 +479,11 @@ class MessageView(QWidget):
         self._set_scroll_value(row.y() - offset)
 
     def _on_range_changed(self, _minimum: int, maximum: int) -> None:
-        wanted = Qt.ScrollBarPolicy.ScrollBarAlwaysOn if maximum > 0 else Qt.ScrollBarPolicy.ScrollBarAlwaysOff
-        if self._scroll.verticalScrollBarPolicy() != wanted:
-            self._scroll.setVerticalScrollBarPolicy(wanted)
+        wanted = maximum > 0
+        if self._vertical_bar_on != wanted:
+            self._vertical_bar_on = wanted
+            policy = qv.SCROLL_BAR_ALWAYS_ON if wanted else qv.SCROLL_BAR_ALWAYS_OFF
+            qv.set_properties(self._scroll, verticalScrollBarPolicy=policy)
         if self._anchor is not None:
             self._restore_anchor()
         elif self._stick_bottom:
@@ -515,7 +522,8 @@ class MessageView(QWidget):
         elif near_bottom and self._end < len(self._items):
             self.load_later()
 
-    def event(self, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.Show:
-            self._schedule_page_check()
-        return super().event(event)
+    def showEvent(self, event: QShowEvent) -> None:
+        # Not an ``event()`` override: that would route every event of the view through Python (and
+        # make PySide build a dozen event types' enums at start-up).
+        super().showEvent(event)
+        self._schedule_page_check()

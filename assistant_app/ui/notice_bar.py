@@ -3,8 +3,10 @@ or fully spent, a provider paused after repeated failures), with one optional ac
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QToolButton, QWidget
+
+from assistant_app.ui import qt_values as qv
 
 _STYLE = """
 #{name} {{ border-top: 1px solid #e6e8eb; }}
@@ -29,7 +31,7 @@ class NoticeBar(QFrame):
         self.label = QLabel(self)
         self.label.setObjectName("noticeText")
         self.label.setWordWrap(True)
-        self.label.setTextFormat(Qt.TextFormat.PlainText)
+        qv.set_properties(self.label, textFormat=qv.PLAIN_TEXT)
         self.action = QPushButton(self)
         self.action.setObjectName("noticeAction")
         self.action.clicked.connect(self.actionTriggered)
