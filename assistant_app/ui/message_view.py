@@ -68,7 +68,8 @@ class MessageView(QWidget):
         self.setObjectName("messageView")
         self.setMinimumWidth(self.MIN_WIDTH)  # prose blocks rely on it (ProseBlock.PROBE_WIDTH)
         self.setAccessibleName("Conversation")
-        self.setStyleSheet(MESSAGE_VIEW_QSS)
+        if parent is None:  # on its own (tests, benches); in the main window, the window's sheet has these rules
+            self.setStyleSheet(MESSAGE_VIEW_QSS)
 
         self._items: list[MessageItem] = []
         self._streams: dict[int, StreamBuffer] = {}

@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QToolBut
 
 from assistant_app.ui import qt_values as qv
 
-_STYLE = """
+_QSS = """
 #{name} {{ border-top: 1px solid #e6e8eb; }}
 #{name}[level="warning"] {{ background: #fef7e0; }}
 #{name}[level="error"] {{ background: #fce8e6; }}
@@ -19,6 +19,11 @@ _STYLE = """
 """
 
 
+def notice_bar_qss(name: str) -> str:
+    """The rules for the notice bar named ``name``; the window that holds it sets them (ui/style.py)."""
+    return _QSS.format(name=name)
+
+
 class NoticeBar(QFrame):
     actionTriggered = Signal()
 
@@ -26,7 +31,6 @@ class NoticeBar(QFrame):
         super().__init__(parent)
         self.setObjectName(name)
         self.setAccessibleName("Notice")
-        self.setStyleSheet(_STYLE.format(name=name))
         self.setProperty("level", "")
         self.label = QLabel(self)
         self.label.setObjectName("noticeText")

@@ -1,4 +1,9 @@
-"""The app's stylesheet: a calm light theme that works with the platform's widgets."""
+"""The main window's stylesheet: a calm light theme that works with the platform's widgets."""
+
+from __future__ import annotations
+
+from assistant_app.ui.message_style import MESSAGE_VIEW_QSS
+from assistant_app.ui.notice_bar import notice_bar_qss
 
 STYLESHEET = """
 QMainWindow, #chatPage { background: #ffffff; }
@@ -20,4 +25,11 @@ QMainWindow, #chatPage { background: #ffffff; }
 #sendButton:disabled { background: #b8c6e3; }
 #stopButton { background: #fff; color: #b3261e; border: 1px solid #e0b4b0; border-radius: 8px; padding: 7px 16px; }
 #modelPicker { padding: 3px 6px; }
+#conversationCost { color: #5f6368; background: #f1f3f4; border-radius: 9px; padding: 2px 9px; font-size: 12px; }
 """
+
+
+def window_stylesheet(*notice_bars: str) -> str:
+    """Everything the main window draws, as one sheet: its own rules, the transcript's (whose flat
+    scroll bars then apply to every scroll bar in the window) and those of the named notice bars."""
+    return STYLESHEET + MESSAGE_VIEW_QSS + "".join(notice_bar_qss(name) for name in notice_bars)
