@@ -7,7 +7,6 @@ import os
 import signal
 import sys
 import traceback
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from assistant_app.resources import resource
@@ -16,7 +15,6 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from assistant_app.core.paths import AppPaths
-    from assistant_app.core.settings import Settings
     from assistant_app.core.store import Store
     from assistant_app.ui.intent_buffer import IntentBuffer
     from assistant_app.ui.main_window import MainWindow
@@ -103,63 +101,70 @@ def _process_start_time() -> float | None:
         return None
 
 
-@dataclass
 class _EarlyWindow:
-    """Phase 0's result: the window on screen and the storage it was filled from."""
+    """Phase 0's result: the window on screen, filled from a quick read of the stored data."""
 
-    paths: AppPaths
-    settings: Settings
-    store: Store
-    window: MainWindow
-    intents: IntentBuffer
-    closed: bool = False
-    partial_list: bool = False  # the sidebar holds only the first screenful of conversations
+    def __init__(self, paths: AppPaths, window: MainWindow, intents: IntentBuffer, partial_list: bool) -> None:
+        self.paths = paths
+        self.window = window
+        self.intents = intents
+        self.partial_list = partial_list  # the sidebar may not hold every stored conversation yet
+        self.closed = False
+        self.store: Store | None = None  # set by _open_storage
+
+
+def _open_storage(early: _EarlyWindow) -> bool:
+    """The real store, once the window is shown (migrations, recovery of interrupted replies). A problem
+    with it is reported over the window; False (and the window closed) if the user chose to quit."""
+    opened = _open_store(early.paths.database)
+    if opened is None:
+        early.window.close()
+        return False
+    early.store, kept = opened
+    if kept is not None:
+        early.window.statusBar().showMessage(f"The damaged conversation database was kept as {kept}.")
+        early.partial_list = True  # the first frame listed what it could read of the damaged one
+    return True
 
 
 FIRST_SCREEN_ROWS = 80  # sidebar rows in the first frame: more than the tallest screen shows
 
 
-def _show_window(app) -> _EarlyWindow | None:
+def _show_window(app) -> _EarlyWindow:
     """Phase 0, before asyncio exists: the window with the stored conversations, on screen.
 
-    Only Qt, SQLite and our window code load before the first frame (asyncio and qasync alone take
-    0.04 s). Then, while the shown window sits idle in a local Qt event loop (which releases the GIL,
-    so the window keeps taking input), a thread imports asyncio and the Qt-free engine; the loop ends
-    when that is done. What the user asks meanwhile is recorded and replayed to the controllers.
+    Only Qt, our window code and a read-only look at the settings file and the database
+    (core/first_screen.py: json and sqlite3) load before the first frame; the store, the settings
+    and the engine (asyncio and qasync alone take 0.04 s) do not. Then, while the shown window sits
+    idle in a local Qt event loop (which releases the GIL, so the window keeps taking input), a
+    thread imports them; the loop ends when that is done. What the user asks meanwhile is recorded
+    and replayed to the controllers.
     """
     import threading
 
     from PySide6.QtCore import QByteArray, QEventLoop, QTimer
 
+    from assistant_app.core.first_screen import read_first_screen
     from assistant_app.core.paths import app_paths
-    from assistant_app.core.settings import load_settings
     from assistant_app.ui.conversation_list import ConversationRow
     from assistant_app.ui.intent_buffer import IntentBuffer, window_intents
     from assistant_app.ui.main_window import MainWindow
 
     paths = app_paths().ensure()
-    settings = load_settings(paths.settings_file)
-    opened = _open_store(paths.database)
-    if opened is None:
-        return None
-    store, kept = opened
+    first = read_first_screen(paths.settings_file, paths.database, FIRST_SCREEN_ROWS)
     window = MainWindow()
-    early = _EarlyWindow(paths, settings, store, window, IntentBuffer(window_intents(window)))
+    early = _EarlyWindow(paths, window, IntentBuffer(window_intents(window)), partial_list=not first.complete)
     window.closing.connect(lambda: setattr(early, "closed", True))
     _close_on_signals(window)
-    if settings.window_geometry:
-        window.restoreGeometry(QByteArray.fromBase64(settings.window_geometry.encode()))
+    if first.geometry:
+        window.restoreGeometry(QByteArray.fromBase64(first.geometry.encode()))
     # A screenful of conversations now, the rest once the controllers run (1,000 rows: ~7 ms).
-    first = store.list_conversations(limit=FIRST_SCREEN_ROWS + 1)
-    early.partial_list = len(first) > FIRST_SCREEN_ROWS
-    window.sidebar.set_conversations([ConversationRow(c.id, c.title) for c in first[:FIRST_SCREEN_ROWS]], None)
+    window.sidebar.set_conversations([ConversationRow(cid, title) for cid, title in first.conversations], None)
     window.messages.show_placeholder(window.messages.NEW_CHAT_HINT)
     window.set_title("New chat")
-    window.set_models([], settings.provider().default_model or settings.default_model)  # as new_conversation will
+    window.set_models([], first.model)  # as new_conversation will
     window.composer.editor.setFocus()
     window.show()
-    if kept is not None:
-        window.statusBar().showMessage(f"The damaged conversation database was kept as {kept}.")
 
     # The loader thread makes no Qt call at all (emitting a signal from it would run Qt code holding the
     # GIL while this thread may wait for that GIL inside Qt): this thread polls for its end instead.
@@ -232,7 +237,9 @@ def _import_engine(failure: list[BaseException]) -> None:
         import logging.handlers  # noqa: F401
 
         import assistant_app.core.chat
-        import assistant_app.core.context  # noqa: F401
+        import assistant_app.core.context
+        import assistant_app.core.settings
+        import assistant_app.core.store  # noqa: F401
     except BaseException as exc:  # re-raised on the GUI thread
         failure.append(exc)
 
@@ -241,13 +248,15 @@ async def _main(app, early: _EarlyWindow) -> int:
     import asyncio
 
     from assistant_app.core.context import AppContext, setup_logging
+    from assistant_app.core.settings import load_settings
     from assistant_app.ui.chat_controller import ChatController
     from assistant_app.ui.dictation_controller import DictationController
     from assistant_app.ui.provider_controller import ProviderController
 
     setup_logging(early.paths)
-    ctx = AppContext(paths=early.paths, settings=early.settings, store=early.store)
+    assert early.store is not None, "_open_storage first"
     window = early.window
+    ctx = AppContext(paths=early.paths, settings=load_settings(early.paths.settings_file), store=early.store)
     closed = asyncio.Event()
     if early.closed:
         closed.set()
@@ -306,7 +315,7 @@ def run_gui() -> int:
     app.setQuitOnLastWindowClosed(False)
     _install_excepthook()
     early = _show_window(app)
-    if early is None:
+    if not _open_storage(early):
         return 1
 
     import asyncio

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 APP_NAME = "assistant-app"
 ENV_HOME = "ASSISTANT_APP_HOME"
 
 
-@dataclass(frozen=True)
-class AppPaths:
+class AppPaths(NamedTuple):  # not a dataclass: this loads before the first frame, dataclasses after it
     data: Path
     config: Path
     logs: Path

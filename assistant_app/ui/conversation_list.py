@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from PySide6.QtCore import QPoint, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from assistant_app.core.search_text import MATCH_END, MATCH_START
 from assistant_app.ui import qt_values as qv
 
 ID_ROLE = qv.USER_ROLE
@@ -27,15 +26,13 @@ MESSAGE_ROLE = qv.USER_ROLE + 1
 HIT_ROLE = qv.USER_ROLE + 2  # (title, snippet with match marks) of a search result
 
 
-@dataclass(frozen=True)
-class ConversationRow:
+class ConversationRow(NamedTuple):  # NamedTuples, not dataclasses: loaded before the first frame
     id: int
     title: str
     subtitle: str = ""
 
 
-@dataclass(frozen=True)
-class SearchRow:
+class SearchRow(NamedTuple):
     conversation_id: int
     message_id: int | None
     title: str
@@ -125,6 +122,8 @@ class ConversationList(QWidget):
         self.empty.setVisible(not rows)
 
     def set_search_results(self, rows: list[SearchRow], query: str) -> None:
+        from assistant_app.core.search_text import MATCH_END, MATCH_START
+
         if self._hit_delegate is None:  # loaded with the first search, not at start-up (QStyle: ~6 ms)
             from assistant_app.ui.search_hits import SearchHitDelegate
 

@@ -17,7 +17,6 @@ Performance rules (DESIGN.md §3):
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 from typing import TYPE_CHECKING
 
@@ -27,13 +26,23 @@ from PySide6.QtWidgets import QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from assistant_app.core.gc_quiet import QuietHold
 from assistant_app.ui import qt_values as qv
-from assistant_app.ui.message_model import MessageItem, StreamBuffer
 from assistant_app.ui.message_style import MESSAGE_VIEW_QSS
 
 if TYPE_CHECKING:
     from assistant_app.ui.message_bubble import MessageWidget
+    from assistant_app.ui.message_model import MessageItem, StreamBuffer
 
 __all__ = ["MessageItem", "MessageView", "StreamBuffer"]
+
+
+def __getattr__(name: str):
+    # MessageItem and StreamBuffer (dataclasses) are re-exported but loaded on first use, after the
+    # window's first frame, which needs neither.
+    if name in ("MessageItem", "StreamBuffer"):
+        from assistant_app.ui import message_model
+
+        return getattr(message_model, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def preload() -> None:
@@ -155,6 +164,10 @@ class MessageView(QWidget):
 
     def begin_stream(self, item: MessageItem) -> None:
         """Show ``item`` as a streaming reply: a new bubble, or the existing one (Continue)."""
+        import dataclasses
+
+        from assistant_app.ui.message_model import StreamBuffer
+
         item = dataclasses.replace(item, status="streaming", error=None)
         buffer = StreamBuffer(item.content)
         self._streams[item.id] = buffer
@@ -180,6 +193,8 @@ class MessageView(QWidget):
 
     def finish_stream(self, item: MessageItem) -> None:
         """End the stream with one exact render. ``item.content`` is the final text (the buffer if empty)."""
+        import dataclasses
+
         buffer = self._streams.pop(item.id, None)
         self._gc_hold.set(bool(self._streams))
         text = item.content or (buffer.text() if buffer is not None else "")

@@ -91,8 +91,12 @@ def phrase_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def assert_heard_the_phrase(text: str) -> None:
-    words = text.lower()
-    assert "hello world" in words and "test" in words, text
+    """The phrase's words came back, allowing Whisper tiny.en one or two misheard ones (on a loaded 2-core
+    machine it has heard "hello world" as "the low world"). Silence or noise gives nothing like it."""
+    heard = "".join(c if c.isalnum() else " " for c in text.lower()).split()
+    expected = PHRASE.split()
+    assert "world" in heard and "test" in heard, text
+    assert sum(word in heard for word in expected) >= len(expected) // 2, text
 
 
 class LevelWatch:

@@ -45,6 +45,7 @@ def test_window_first_then_controllers_and_the_requests_made_meanwhile(qloop, qt
             oldest_shown = ids[-composition.FIRST_SCREEN_ROWS]  # most recent first
             sidebar.conversationSelected.emit(oldest_shown)  # clicked before anyone listens
 
+            assert composition._open_storage(early)  # as run_gui does next
             task = qloop.create_task(composition._main(QApplication.instance(), early))
             qloop.run_until_complete(_until(lambda: sidebar.list.count() == len(ids)))
             # The click was replayed to the chat controller: that conversation is open.
