@@ -10,7 +10,7 @@ import dataclasses
 import re
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import (
     QApplication,
@@ -61,6 +61,16 @@ def status_text(item: MessageItem) -> tuple[str, str]:
 
 # The exact final render of a long reply runs here (pure Python, Qt-free), off the GUI thread.
 _FINAL_PASS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="markdown")
+
+
+def _final_render(text: str) -> tuple:
+    """Worker thread: the exact render, with every code block highlighted (into the shared cache), so
+    the GUI thread creates the blocks without running Pygments."""
+    segments = render_segments(text)
+    for segment in segments:
+        if isinstance(segment, CodeSegment):
+            segment.html  # noqa: B018  (highlights into the cache)
+    return segments
 
 
 _BETWEEN_TAGS = re.compile(r">\s+<")
@@ -139,6 +149,7 @@ class MessageWidget(QWidget):
     imageActivated = Signal(dict)  # an attachment's image was clicked
     editStarted = Signal(int)  # message id; the in-place editor is open (the view scrolls it into sight)
     streamFlushed = Signal(int)  # message id; the streamed blocks changed outside the view's flush
+    FINAL_RENDER_DELAY_MS = 50  # see end_stream
     _final_ready = Signal(int, object)  # emitted from the worker thread; delivered queued on the GUI thread
     _highlight_ready = Signal()  # likewise, when code highlighted off the GUI thread is ready
 
@@ -152,6 +163,7 @@ class MessageWidget(QWidget):
         self._stream: StreamBuffer | None = None
         self._rendered = 0  # finished blocks of the stream already turned into widgets
         self._tail_label: PlainBlock | None = None
+        self._tail_segments: tuple | None = None  # the end of a finished reply still shown by the tail widgets
         self._live_code: LiveCodeBlock | None = None
         self._editor: QWidget | None = None
         self._natural_width: int | None = None
@@ -451,12 +463,42 @@ class MessageWidget(QWidget):
         return self._live_code
 
     def end_stream(self, item: MessageItem) -> None:
-        """Finish the reply without a long stall: the unfinished tail is rendered now (it is short), then
-        one exact render of the whole text runs on a worker thread (parsing a 20,000-token reply takes
-        ~50 ms) and only blocks that differ are replaced when it comes back."""
+        """Finish the reply without a long stall. The unfinished tail is rendered now when that is cheap
+        (prose, or code already highlighted); code still to highlight stays on screen as it streamed.
+        One exact render of the whole text (parsing a 20,000-token reply takes ~50 ms, highlighting its
+        code more) runs on a worker thread, started once the finished reply has been laid out and painted:
+        a pure-Python thread holds the GIL for 5 ms at a time, and every Qt callback into Python (a layout
+        calls ours ~1,500 times) would wait for it. Blocks that differ are replaced when it is back."""
         text = item.content
         stream = self._stream
         self._stream = None
+        self.item = dataclasses.replace(item)
+        # Only the blocks that already have widgets (one may still be waiting for its highlighting).
+        streamed = "".join(stream.blocks[: self._rendered]) if stream is not None else ""
+        if self.role == "assistant" and text.startswith(streamed) and len(text) - len(streamed) < 20_000:
+            rest = text[len(streamed) :]
+            rest_segments = render_segments(rest) if rest.strip() else ()
+            self._final_generation += 1
+            code = [s for s in rest_segments if isinstance(s, CodeSegment)]
+            if any(not is_highlighted(s.code, s.language) for s in code):
+                # Shown as it streamed (the prose before the code, the code as live code) until the exact
+                # render is back: Pygments on this thread would be a visible pause.
+                self._tail_segments = rest_segments
+                self._show_tail(prose_before_fence(rest))
+                self._show_live_code(code[0].language, code[0].code)
+            else:
+                self._drop_stream_widgets()
+                self._append_segments(rest_segments)
+            generation = self._final_generation
+            QTimer.singleShot(self.FINAL_RENDER_DELAY_MS, self, lambda: self._start_final_render(generation, text))
+        else:
+            self._drop_stream_widgets()
+            self._render_content(text)
+        self._sync_images()
+        self._update_decor()
+
+    def _drop_stream_widgets(self) -> None:
+        self._tail_segments = None
         for widget in (self._tail_label, self._live_code):
             if widget is not None:
                 self._bubble_layout.removeWidget(widget)
@@ -464,22 +506,17 @@ class MessageWidget(QWidget):
                 widget.deleteLater()
         self._tail_label = None
         self._live_code = None
-        self.item = dataclasses.replace(item)
-        # Only the blocks that already have widgets (one may still be waiting for its highlighting).
-        streamed = "".join(stream.blocks[: self._rendered]) if stream is not None else ""
-        if self.role == "assistant" and streamed and text.startswith(streamed) and len(text) - len(streamed) < 20_000:
-            rest = text[len(streamed) :]
-            for segment in render_segments(rest) if rest.strip() else []:
-                self._stack.append(create_block(segment, self._stack))
-                self.blocks_created += 1
-            self._final_generation += 1
-            generation = self._final_generation
-            future = _FINAL_PASS.submit(render_segments, text)
-            future.add_done_callback(lambda f: self._deliver_final(generation, f))
-        else:
-            self._render_content(text)
-        self._sync_images()
-        self._update_decor()
+
+    def _append_segments(self, segments) -> None:
+        for segment in segments:
+            self._stack.append(create_block(segment, self._stack))
+            self.blocks_created += 1
+
+    def _start_final_render(self, generation: int, text: str) -> None:
+        if generation != self._final_generation or self._stream is not None:
+            return
+        future = _FINAL_PASS.submit(_final_render, text)
+        future.add_done_callback(lambda f: self._deliver_final(generation, f))
 
     def _deliver_final(self, generation: int, future: object) -> None:
         """Worker thread: hand the result to the GUI thread (the row may be gone by now)."""
@@ -491,12 +528,19 @@ class MessageWidget(QWidget):
     def _apply_final(self, generation: int, future: object) -> None:
         if generation != self._final_generation or self._stream is not None:
             return  # a newer render (or a new stream) superseded this one
+        tail = self._tail_segments or ()
         try:
             segments = future.result()  # type: ignore[attr-defined]
-        except Exception:  # the streamed rendering stays; it is only less exact
+        except Exception:  # the streamed rendering stays (it is only less exact), the tail becomes blocks
+            self._drop_stream_widgets()
+            self._append_segments(tail)
             return
-        if _looks_the_same([getattr(w, "key", ()) for w in self.blocks], [segment_key(s) for s in segments]):
-            return  # the usual case: only the grouping of prose differs; rebuilding would freeze a long reply
+        self._drop_stream_widgets()
+        shown = [getattr(w, "key", ()) for w in self.blocks] + [segment_key(s) for s in tail]
+        if _looks_the_same(shown, [segment_key(s) for s in segments]):
+            # The usual case: only the grouping of prose differs; rebuilding would freeze a long reply.
+            self._append_segments(tail)  # its code is highlighted by now (cached by the worker)
+            return
         self._apply_segments(segments)
 
     # ------------------------------------------------------------------ updates

@@ -132,6 +132,13 @@ class MessageView(QWidget):
         self._flush_timer.setSingleShot(True)
         self._flush_timer.setInterval(self.FLUSH_INTERVAL_MS)
         self._flush_timer.timeout.connect(self._on_flush_timeout)
+        # Following new content at the bottom: the scroll happens on the next event-loop pass (see
+        # _on_range_changed), so Qt can move what is on screen instead of repainting all of it.
+        self._follow_timer = QTimer(self)
+        self._follow_timer.setSingleShot(True)
+        self._follow_timer.setInterval(0)
+        self._follow_timer.timeout.connect(self._follow_bottom)
+        self._container_tuned = False
 
     # ================================================================== public API
     def set_messages(self, items: list[MessageItem]) -> None:
@@ -402,6 +409,7 @@ class MessageView(QWidget):
     def _add_row(self, index: int, layout_index: int | None = None) -> MessageWidget:
         from assistant_app.ui.message_bubble import MessageWidget  # with the first message, not at start-up
 
+        self._tune_container()
         item = self._items[index]
         row = MessageWidget(item, self._container)
         row.regenerateRequested.connect(self.regenerateRequested)
@@ -422,6 +430,26 @@ class MessageView(QWidget):
             row.attach_stream(buffer)
             row.flush_stream()
         return row
+
+    def _tune_container(self) -> None:
+        """Let Qt scroll the transcript by moving pixels: an opaque container whose contents stay put when
+        it grows, so following a streamed reply repaints only the strip that scrolled into view and the
+        text that changed, not the whole viewport (~4 ms a frame with a screenful of rich text).
+        Not in __init__: that runs before the window's first frame, which needs none of it
+        (ui/qt_values.py)."""
+        if self._container_tuned:
+            return
+        self._container_tuned = True
+        from PySide6.QtCore import Qt
+        from PySide6.QtGui import QColor, QPalette
+
+        from assistant_app.ui.message_style import BACKGROUND
+
+        palette = self._container.palette()
+        palette.setColor(QPalette.ColorRole.Window, QColor(BACKGROUND))
+        self._container.setPalette(palette)
+        self._container.setAutoFillBackground(True)
+        self._container.setAttribute(Qt.WidgetAttribute.WA_StaticContents, True)
 
     def _remove_row(self, message_id: int) -> None:
         row = self._rows.pop(message_id, None)
@@ -502,8 +530,19 @@ class MessageView(QWidget):
             qv.set_properties(self._scroll, verticalScrollBarPolicy=policy)
         if self._anchor is not None:
             self._restore_anchor()
+        elif self._stick_bottom and self._streams:
+            # Following a streamed reply: not now, since this runs while Qt resizes the container and a
+            # move made during a resize is repainted in full; on the next pass it is a plain move (see
+            # _tune_container). The frame between shows the same picture (what grew is below the edge).
+            self._follow_timer.start()
+            return  # the page check follows the scroll
         elif self._stick_bottom:
-            self._set_scroll_value(maximum)
+            self._set_scroll_value(maximum)  # now: a conversation opens at its end, with no frame at the top
+        self._schedule_page_check()
+
+    def _follow_bottom(self) -> None:
+        if self._stick_bottom and self._anchor is None:
+            self._set_scroll_value(self._scroll.verticalScrollBar().maximum())
         self._schedule_page_check()
 
     def _on_scrolled(self, value: int) -> None:

@@ -69,6 +69,26 @@ def test_finishing_while_a_block_waits_for_colours_loses_nothing(view, qtbot) ->
     assert row.findChild(LiveCodeBlock) is None or not row.findChild(LiveCodeBlock).isVisible()
 
 
+def test_finishing_with_new_code_runs_no_pygments_on_the_gui_thread(view, qtbot, highlight_threads) -> None:
+    code = f"SELECT unique_{uuid.uuid4().hex} FROM t;"  # arrives with the last delta: never flushed
+    view.begin_stream(MessageItem(4, "assistant", "", status="streaming"))
+    view.append_stream_text(4, "Here it is.\n\n")
+    view.flush_pending()
+    text = f"Here it is.\n\n```sql\n{code}\n```\n\nDone."
+    view.append_stream_text(4, text[len("Here it is.\n\n") :])
+    view.finish_stream(MessageItem(4, "assistant", text, status="complete"))
+    row = view.row(4)
+    # Until the exact render is back, the code shows as it streamed (live code), never missing.
+    live = row.findChild(LiveCodeBlock)
+    assert live is not None and live.isVisible() and live.code == code
+    qtbot.waitUntil(lambda: [type(b).__name__ for b in row.blocks] == ["ProseBlock", "CodeBlock", "ProseBlock"],
+                    timeout=TIMEOUT)
+    assert row.blocks[1].code == code and "color" in row.blocks[1].text_view.toHtml()
+    assert "Done." in row.blocks[2].text()
+    assert all(not w.isVisible() for w in row.findChildren(LiveCodeBlock))
+    assert highlight_threads and threading.main_thread().name not in highlight_threads, highlight_threads
+
+
 def test_no_full_collection_walks_old_objects_while_a_reply_streams(view, qtbot) -> None:
     assert gc.get_freeze_count() == 0
     view.begin_stream(MessageItem(4, "assistant", "", status="streaming"))
