@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
+    QLayout,
     QPlainTextEdit,
     QSizePolicy,
     QTextEdit,
@@ -33,10 +34,30 @@ def open_link(url: str) -> bool:
 
 
 def _full_width_policy() -> QSizePolicy:
-    """Take the width the layout offers (ignore our own hint) and derive the height from it."""
-    policy = QSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+    """Take the width the layout offers (ignore our own hint) and derive the height from it; never be
+    squeezed below that height (see hold_height)."""
+    policy = QSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Minimum)
     policy.setHeightForWidth(True)
     return policy
+
+
+def hold_height(widget: QWidget, *, static: bool = True) -> None:
+    """For the widgets that nest a message's blocks (row, bubble, stack, chunks, batches).
+
+    When a streamed reply grows, Qt activates the innermost layout first, inside its widget's old
+    geometry: it squeezed every finished block of the reply to make room, then the outer layouts grew
+    and put them back: a re-layout and a repaint of the whole visible transcript on every update
+    (measured: two resizes of each earlier batch per update). Here the widget's layout first grows the
+    widget to its content's minimum, which with vertical Minimum policies is the content's real
+    height, so nothing is squeezed. ``static``: the content stays put when the widget grows at the
+    bottom, so only the new part is painted (not for bubbles with a border: it would stay behind)."""
+    policy = widget.sizePolicy()
+    policy.setVerticalPolicy(QSizePolicy.Policy.Minimum)
+    widget.setSizePolicy(policy)
+    layout = widget.layout()
+    if layout is not None:
+        layout.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)
+    widget.setAttribute(Qt.WidgetAttribute.WA_StaticContents, static)
 
 
 def mono_font():
@@ -339,6 +360,7 @@ class BlockStack(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(self.SPACING)
+        hold_height(self)
         self.blocks: list[QWidget] = []
         self._chunks: list[QWidget] = []
 
@@ -352,6 +374,7 @@ class BlockStack(QWidget):
         chunk_layout = QVBoxLayout(chunk)
         chunk_layout.setContentsMargins(0, 0, 0, 0)
         chunk_layout.setSpacing(self.SPACING)
+        hold_height(chunk)
         self.layout().addWidget(chunk)  # shown by the layout (queued), not now: show() re-lays out the window
         self._chunks.append(chunk)
         return chunk_layout
@@ -376,6 +399,7 @@ class BlockStack(QWidget):
         batch_layout = QVBoxLayout(batch)
         batch_layout.setContentsMargins(0, 0, 0, 0)
         batch_layout.setSpacing(self.SPACING)
+        hold_height(batch)
         for widget in widgets:
             batch_layout.addWidget(widget)
         chunk_layout.addWidget(batch)

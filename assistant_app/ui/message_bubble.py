@@ -32,7 +32,14 @@ from assistant_app.ui.markdown import (
     render_segments,
     split_open_fence,
 )
-from assistant_app.ui.message_blocks import BlockStack, LiveCodeBlock, PlainBlock, create_block, segment_key
+from assistant_app.ui.message_blocks import (
+    BlockStack,
+    LiveCodeBlock,
+    PlainBlock,
+    create_block,
+    hold_height,
+    segment_key,
+)
 from assistant_app.ui.message_images import MessageImages, image_attachments
 from assistant_app.ui.message_model import MessageItem, StreamBuffer
 
@@ -218,6 +225,9 @@ class MessageWidget(QWidget):
         outer.addWidget(self.meta_label)
 
         self._build_actions(outer)
+        if self.role == "assistant":  # what streams (user bubbles size themselves to their text: _fit_width)
+            hold_height(self.bubble)
+            hold_height(self)
         self._render_content(self.item.content)
         self._update_decor()
 
@@ -458,6 +468,7 @@ class MessageWidget(QWidget):
     def _ensure_live_code(self) -> LiveCodeBlock:
         if self._live_code is None:
             self._live_code = LiveCodeBlock(self.bubble)
+            self._live_code.setAttribute(Qt.WidgetAttribute.WA_StaticContents, True)  # grows at the bottom
             after = self._tail_label if self._tail_label is not None else self._stack
             self._bubble_layout.insertWidget(self._bubble_layout.indexOf(after) + 1, self._live_code)
         return self._live_code

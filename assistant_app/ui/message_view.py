@@ -71,6 +71,7 @@ class MessageView(QWidget):
     FLUSH_INTERVAL_MS = 30
     LOAD_MARGIN_PX = 400  # load the next page when an end of the loaded rows is closer than this
     BOTTOM_SLACK_PX = 24  # "at the bottom" tolerance
+    _LIST_MARGINS = (0, 12, 0, 16)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -113,7 +114,7 @@ class MessageView(QWidget):
         self._container = QWidget()
         self._container.setObjectName("messageContainer")
         self._list = QVBoxLayout(self._container)
-        self._list.setContentsMargins(0, 12, 0, 16)
+        self._list.setContentsMargins(*self._LIST_MARGINS)
         self._list.setSpacing(6)
         self._placeholder = QLabel(self._container)
         self._placeholder.setObjectName("messagePlaceholder")
@@ -450,6 +451,7 @@ class MessageView(QWidget):
         self._container.setPalette(palette)
         self._container.setAutoFillBackground(True)
         self._container.setAttribute(Qt.WidgetAttribute.WA_StaticContents, True)
+        self._sync_bar_margin()  # the bar's width is known now (styled)
 
     def _remove_row(self, message_id: int) -> None:
         row = self._rows.pop(message_id, None)
@@ -527,6 +529,7 @@ class MessageView(QWidget):
         if self._vertical_bar_on != wanted:
             self._vertical_bar_on = wanted
             policy = qv.SCROLL_BAR_ALWAYS_ON if wanted else qv.SCROLL_BAR_ALWAYS_OFF
+            self._sync_bar_margin()
             qv.set_properties(self._scroll, verticalScrollBarPolicy=policy)
         if self._anchor is not None:
             self._restore_anchor()
@@ -539,6 +542,15 @@ class MessageView(QWidget):
         elif self._stick_bottom:
             self._set_scroll_value(maximum)  # now: a conversation opens at its end, with no frame at the top
         self._schedule_page_check()
+
+    def _sync_bar_margin(self) -> None:
+        """The rows keep their width whether the scroll bar shows or not: without it, a right margin as
+        wide as the bar stands in for it. Otherwise the bar appearing in the middle of a streamed reply
+        re-lays out every block at a new width at once (a 15-30 ms pause, measured)."""
+        left, top, _right, bottom = self._LIST_MARGINS
+        right = 0 if self._vertical_bar_on else self._scroll.verticalScrollBar().sizeHint().width()
+        if self._list.contentsMargins().right() != right:
+            self._list.setContentsMargins(left, top, right, bottom)
 
     def _follow_bottom(self) -> None:
         if self._stick_bottom and self._anchor is None:

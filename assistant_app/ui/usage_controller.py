@@ -45,7 +45,13 @@ class UsageController(QObject):
         window.breaker_notice.actionTriggered.connect(self.try_now)
         chat.replyFinished.connect(lambda _mid, _status: self._after_reply())
         chat.busyChanged.connect(self._on_busy)
-        QTimer.singleShot(100, self.refresh_budget_notice)  # after the first paint: it reads the usage log
+        # After the first paint (it reads the usage log), unless the window closed first (the store with it).
+        self._first_refresh = QTimer(self)
+        self._first_refresh.setSingleShot(True)
+        self._first_refresh.setInterval(100)
+        self._first_refresh.timeout.connect(self.refresh_budget_notice)
+        self._first_refresh.start()
+        window.closing.connect(self._first_refresh.stop)
 
     # -- costs -----------------------------------------------------------------------------------
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import QApplication, QLabel, QWidget
 
 from assistant_app.ui.markdown import render_segments, split_blocks
@@ -516,3 +516,58 @@ def test_final_render_that_merges_blocks_never_leaves_the_reply_hidden(view: Mes
     assert all(block.isVisible() for block in row.blocks)  # before any event is processed
     assert streamed[2] in row.blocks  # the code block was moved, not re-created
     view.finish_stream(MessageItem(2, "assistant", text, status="complete"))
+
+
+def test_a_user_message_bubble_hugs_its_whole_text(view: MessageView, qtbot) -> None:
+    text = "Show me a python function that adds two numbers, and a table"
+    view.set_messages([MessageItem(1, "user", text, status="complete")])
+    view.append_message(MessageItem(2, "user", text + "?", status="complete"))  # as when sending
+    view.begin_stream(MessageItem(3, "assistant", "", status="streaming"))
+    view.append_stream_text(3, "Hello there.\n\nMore")
+    view.flush_pending()
+    for message_id, shown in ((1, text), (2, text + "?")):
+        row = view.row(message_id)
+        label = row.blocks[0]
+        qtbot.waitUntil(lambda label=label: label.width() > 0, timeout=TIMEOUT)
+        QApplication.processEvents()
+        assert label.isVisible() and label.text() == shown
+        assert label.width() >= label.fontMetrics().horizontalAdvance(shown)  # one line, nothing cut off
+        assert row.bubble.width() < row.width() * 0.9  # hugs the text, does not take the full row
+        assert row.bubble.geometry().right() > row.width() * 0.8  # on the right, as user messages are
+    view.finish_stream(MessageItem(3, "assistant", "Hello there.\n\nMore", status="complete"))
+
+
+def test_a_growing_reply_never_squeezes_the_blocks_already_shown(view: MessageView, qtbot) -> None:
+    """Qt lays out the innermost layout first, inside its old size: a growing tail used to squeeze
+    every finished block of the reply and put it back on each update (a full re-layout and repaint)."""
+    view.begin_stream(MessageItem(5, "assistant", "", status="streaming"))
+    row = view.row(5)
+    first = "".join(f"Paragraph {i} has some words in it to wrap.\n\n" for i in range(12))
+    view.append_stream_text(5, first + "The tail starts here")
+    view.flush_pending()
+
+    def settled() -> bool:
+        return len(row.blocks) >= 12 and all(b.width() > 0 and b.height() == b.heightForWidth(b.width())
+                                             for b in row.blocks)  # fmt: skip
+
+    qtbot.waitUntil(settled, timeout=TIMEOUT)
+    heights = [b.height() for b in row.blocks]
+    squeezed: list[tuple[str, int, int]] = []
+
+    class Watch(QObject):
+        def eventFilter(self, obj, event) -> bool:
+            if event.type() == QEvent.Type.Resize and event.size().height() < event.oldSize().height():
+                squeezed.append((obj.objectName(), event.oldSize().height(), event.size().height()))
+            return False
+
+    watch = Watch()
+    for block in row.blocks:
+        block.installEventFilter(watch)
+    for i in range(8):  # the tail grows by a few lines per update, as it does while streaming
+        view.append_stream_text(5, f" and more words, line {i}," * 6)
+        with qtbot.waitSignal(view.streamRendered, timeout=TIMEOUT):
+            pass
+        QApplication.processEvents()
+    assert not squeezed, squeezed
+    assert [b.height() for b in row.blocks[: len(heights)]] == heights
+    view.finish_stream(MessageItem(5, "assistant", "", status="complete"))

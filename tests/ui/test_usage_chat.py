@@ -201,3 +201,13 @@ def test_circuit_breaker_message_and_try_now(make_app, qtbot) -> None:
     assert not notice.isVisible()
     user = app.ctx.store.get_message(app.ctx.store.get_message(new_id).parent_id)
     assert user.content == "are you back?"
+
+
+def test_closing_at_once_cancels_the_first_budget_check(make_app, qtbot) -> None:
+    """The budget banner is first checked 100 ms after start; a window closed sooner (its store with
+    it) must not run that check on a closed database."""
+    app = make_app()
+    first_check = app.chat.usage_ui._first_refresh
+    first_check.start()  # as right after start-up (the app above may have been up for 100 ms already)
+    app.window.close()
+    assert not first_check.isActive()
