@@ -284,6 +284,9 @@ class ChatController(QObject):
                     self.view.append_stream_text(ev.message_id, ev.text)
                 elif isinstance(ev, ReplyFinished):
                     final_id, final_status = ev.message.id, ev.message.status
+                    # The reply was just saved (a 20,000-token one with its search index: a few ms); let
+                    # the window take a breath before the finishing render, rather than do both at once.
+                    await asyncio.sleep(0)
                     self._finish(ev.message)
                 elif isinstance(ev, ReplyFailed):
                     final_id, final_status = ev.message.id, ev.message.status
@@ -298,7 +301,8 @@ class ChatController(QObject):
                     self._finish(msg)
                 except NotFoundError:
                     pass
-            self.composer.show_status("Stopped. What arrived is kept; Regenerate or Continue to go on.")
+            if final_status != "complete":  # not when Stop landed just as the finished reply was shown
+                self.composer.show_status("Stopped. What arrived is kept; Regenerate or Continue to go on.")
         except Exception as exc:  # a bug must not leave the window stuck in "busy"
             log.exception("reply failed unexpectedly")
             self.composer.show_status(f"Something went wrong: {type(exc).__name__}: {exc}", error=True)

@@ -70,6 +70,11 @@ def status_text(item: MessageItem) -> tuple[str, str]:
 _FINAL_PASS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="markdown")
 
 
+def start_workers() -> None:
+    """Start the final-render thread now rather than with the first finished reply (~6 ms)."""
+    _FINAL_PASS.submit(int).result()
+
+
 def _final_render(text: str) -> tuple:
     """Worker thread: the exact render, with every code block highlighted (into the shared cache), so
     the GUI thread creates the blocks without running Pygments."""
