@@ -299,6 +299,21 @@ async def _main(app, early: _EarlyWindow) -> int:
     return 0
 
 
+def _window_icon(icon_class):
+    """The app icon from its PNG sizes (the SVG would load Qt's SVG plugin and render it at every size
+    before the first frame); the SVG only when the PNGs are missing."""
+    icon = icon_class()
+    for size in (16, 24, 32, 48, 64, 128, 256):
+        png = resource("icons", "hicolor", f"{size}x{size}", "apps", "assistant-app.png")
+        if png.exists():
+            icon.addFile(str(png))
+    if icon.isNull():
+        svg = resource("icons", "assistant-app.svg")
+        if svg.exists():
+            icon.addFile(str(svg))
+    return icon
+
+
 def run_gui() -> int:
     os.environ.setdefault("QT_API", "pyside6")  # qasync picks its binding from this
     from PySide6.QtGui import QIcon
@@ -309,9 +324,7 @@ def run_gui() -> int:
     app.setApplicationDisplayName("Assistant")
     app.setOrganizationName("assistant-app")
     app.setDesktopFileName("assistant-app")
-    icon = resource("icons", "assistant-app.svg")
-    if icon.exists():
-        app.setWindowIcon(QIcon(str(icon)))
+    app.setWindowIcon(_window_icon(QIcon))
     app.setQuitOnLastWindowClosed(False)
     _install_excepthook()
     early = _show_window(app)

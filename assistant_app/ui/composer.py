@@ -8,7 +8,7 @@ Image attachments and the Create image tools live in their own modules (``attach
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QMimeData, Signal
 from PySide6.QtGui import QKeyEvent
@@ -16,10 +16,12 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, 
 
 from assistant_app.ui import qt_values as qv
 
+if TYPE_CHECKING:  # a type only (typing.Protocol classes cost time to create, before the first frame)
+    from typing import Protocol
 
-class MimeHandler(Protocol):
-    def can_take(self, mime: QMimeData) -> bool: ...
-    def take(self, mime: QMimeData) -> bool: ...
+    class MimeHandler(Protocol):
+        def can_take(self, mime: QMimeData) -> bool: ...
+        def take(self, mime: QMimeData) -> bool: ...
 
 
 class _Editor(QPlainTextEdit):

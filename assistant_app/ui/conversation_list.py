@@ -7,13 +7,10 @@ from typing import NamedTuple
 from PySide6.QtCore import QPoint, QTimer, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
-    QInputDialog,
     QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
-    QMenu,
-    QMessageBox,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -177,6 +174,8 @@ class ConversationList(QWidget):
         if item is None or self._searching:
             return
         cid = int(item.data(ID_ROLE))
+        from PySide6.QtWidgets import QMenu  # dialogs and menus load on first use, not with the window
+
         menu = QMenu(self)
         rename = menu.addAction("Rename…")
         delete = menu.addAction("Delete…")
@@ -187,11 +186,15 @@ class ConversationList(QWidget):
             self.prompt_delete(cid, item.text())
 
     def prompt_rename(self, conversation_id: int, current_title: str) -> None:
+        from PySide6.QtWidgets import QInputDialog
+
         title, ok = QInputDialog.getText(self, "Rename conversation", "Title:", text=current_title)
         if ok and title.strip():
             self.renameRequested.emit(conversation_id, title.strip())
 
     def prompt_delete(self, conversation_id: int, title: str) -> None:
+        from PySide6.QtWidgets import QMessageBox
+
         answer = QMessageBox.question(
             self,
             "Delete conversation",

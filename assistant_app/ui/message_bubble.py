@@ -72,7 +72,7 @@ _FINAL_PASS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="markdown")
 
 def start_workers() -> None:
     """Start the final-render thread now rather than with the first finished reply (~6 ms)."""
-    _FINAL_PASS.submit(int).result()
+    _FINAL_PASS.submit(int)
 
 
 def _final_render(text: str) -> tuple:

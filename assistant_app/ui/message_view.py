@@ -59,7 +59,7 @@ def preload() -> None:
     probe.style().polish(probe)
     probe.deleteLater()
     message_bubble.start_workers()
-    markdown.highlight_in_background("", "").result()
+    markdown.highlight_in_background("", "")  # not waited for: the GUI thread never blocks on a worker
 
 
 class MessageView(QWidget):
