@@ -62,9 +62,10 @@ def _close_on_signals(window) -> None:
         signal.signal(sig, lambda *_: window.close())
 
 
-def _warm_up_in_background() -> None:
-    """Prepare the Markdown renderer off the GUI thread and load the message widgets once the window is
-    idle, so opening the first conversation is quick."""
+def _warm_up_in_background(window) -> None:
+    """Prepare the Markdown renderer off the GUI thread, load the message widgets once the window is
+    idle, and draw a sample reply off screen a moment later, so the first conversation opens quickly
+    and the first reply streams without first-time pauses."""
     import threading
 
     from PySide6.QtCore import QTimer
@@ -74,6 +75,7 @@ def _warm_up_in_background() -> None:
 
     threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
     QTimer.singleShot(0, preload)  # Qt classes: on the GUI thread
+    QTimer.singleShot(300, window.messages.warm_up)  # by then the thread has highlighted its code
 
 
 def _report_shown_and_close(window) -> None:
@@ -277,7 +279,7 @@ async def _main(app, early: _EarlyWindow) -> int:
     providers.start()
     dictation.start()
     early.intents.replay()
-    _warm_up_in_background()
+    _warm_up_in_background(window)
 
     await closed.wait()
 

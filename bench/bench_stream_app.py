@@ -89,7 +89,8 @@ async def measure(app: QApplication, tokens: int, rate: float) -> dict:
     window.show()
 
     # As the running app is by the time the user sends: the model list fetched (the HTTP stack loaded,
-    # the connection open), the Markdown renderer warmed, the message widgets loaded.
+    # the connection open), the Markdown renderer warmed, the message widgets loaded, a sample reply
+    # drawn off screen (app._warm_up_in_background does all of it in the first second after start-up).
     from assistant_app.api.models import list_models
     from assistant_app.ui.markdown import warm_up
     from assistant_app.ui.message_view import preload
@@ -97,6 +98,7 @@ async def measure(app: QApplication, tokens: int, rate: float) -> dict:
     await list_models(ctx.client())
     warm_up()
     preload()
+    window.messages.warm_up()
     idle = LatenessProbe()
     idle.start()
     await asyncio.sleep(2.0)

@@ -426,8 +426,18 @@ def markdown_to_html(text: str) -> str:
     return "\n".join(parts)
 
 
+# A short reply using what replies use (MessageView.warm_up draws it once, off screen).
+WARM_UP_TEXT = (
+    "## Warm-up\n\nSome **bold**, *italic* and `inline code` with a [link](https://example.com).\n\n"
+    "- a list item\n- another one\n\n> a quote\n\n```python\nx = 1\n```\n\n"
+    "| a | b |\n|---|---|\n| 1 | 2 |\n"
+)
+
+
 def warm_up() -> None:
     """Load markdown-it and Pygments and build the parser and a common lexer ahead of the first
-    render (~100 ms of imports and regex compiles). Pure Python, so it can run on a worker thread
-    while the window sits idle after start-up."""
-    render_segments("warm **up**\n\n```python\nx = 1\n```\n")
+    render (~100 ms of imports and regex compiles), and highlight the warm-up text's code. Pure
+    Python, so it can run on a worker thread while the window sits idle after start-up."""
+    for segment in render_segments(WARM_UP_TEXT):
+        if isinstance(segment, CodeSegment):
+            segment.html  # noqa: B018  (into the highlight cache)
