@@ -15,7 +15,8 @@ from tests.e2e.harness import REPO
 LATER = ("asyncio", "qasync", "httpx", "keyring", "numpy", "PIL", "markdown_it", "pygments", "sounddevice")
 
 
-def test_window_is_shown_before_the_event_loop_and_engine_load(tmp_path: Path) -> None:
+def _app_env(tmp_path: Path) -> dict[str, str]:
+    """The app started offscreen, exiting once its window is shown, with a key and no network."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
     env.update(
         ASSISTANT_APP_HOME=str(tmp_path / "home"),
@@ -26,6 +27,11 @@ def test_window_is_shown_before_the_event_loop_and_engine_load(tmp_path: Path) -
         PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring",
         PYTHONPATH=str(REPO),
     )
+    return env
+
+
+def test_window_is_shown_before_the_event_loop_and_engine_load(tmp_path: Path) -> None:
+    env = _app_env(tmp_path)
     # -X importtime writes a line per module to stderr as it loads, SHOWN goes to stdout: on one pipe,
     # the lines before SHOWN are the modules loaded before the window was on screen.
     both = subprocess.run([sys.executable, "-X", "importtime", "-m", "assistant_app"], env=env, cwd=tmp_path,
@@ -58,16 +64,7 @@ sys.exit(main([]))
 
 
 def test_first_frame_does_not_build_the_qt_enum_namespace(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
-    env.update(
-        ASSISTANT_APP_HOME=str(tmp_path / "home"),
-        ASSISTANT_APP_EXIT_AFTER_SHOWN="1",
-        QT_QPA_PLATFORM="offscreen",
-        OPENAI_API_KEY="sk-startup-test",
-        OPENAI_BASE_URL="http://127.0.0.1:9/v1",
-        PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring",
-        PYTHONPATH=str(REPO),
-    )
+    env = _app_env(tmp_path)
     seed = (
         "from assistant_app.core.paths import app_paths; from assistant_app.core.store import Store\n"
         "s = Store(app_paths().ensure().database)\n"
