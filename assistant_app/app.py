@@ -154,7 +154,7 @@ def _show_window(app) -> _EarlyWindow:
 
     paths = app_paths().ensure()
     first = read_first_screen(paths.settings_file, paths.database, FIRST_SCREEN_ROWS)
-    window = MainWindow()
+    window = MainWindow(menus_later=True)
     early = _EarlyWindow(paths, window, IntentBuffer(window_intents(window)), partial_list=not first.complete)
     window.closing.connect(lambda: setattr(early, "closed", True))
     _close_on_signals(window)
@@ -182,6 +182,12 @@ def _show_window(app) -> _EarlyWindow:
             _report_shown_and_close(window)
         loader.start()
         poll.start()
+        # What the first frame does not show: the menus' actions and shortcuts, the window icon (the
+        # window manager picks it up when it is set).
+        window.build_menus()
+        from PySide6.QtGui import QIcon
+
+        app.setWindowIcon(_window_icon(QIcon))
 
     QTimer.singleShot(0, first_frame)
     local.exec()
@@ -318,7 +324,6 @@ def _window_icon(icon_class):
 
 def run_gui() -> int:
     os.environ.setdefault("QT_API", "pyside6")  # qasync picks its binding from this
-    from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication(sys.argv)
@@ -326,7 +331,6 @@ def run_gui() -> int:
     app.setApplicationDisplayName("Assistant")
     app.setOrganizationName("assistant-app")
     app.setDesktopFileName("assistant-app")
-    app.setWindowIcon(_window_icon(QIcon))
     app.setQuitOnLastWindowClosed(False)
     _install_excepthook()
     early = _show_window(app)

@@ -94,7 +94,7 @@ class MainWindow(QMainWindow):
     usageRequested = Signal(str)  # page of the Usage window: "spending" | "budgets"
     closing = Signal()
 
-    def __init__(self) -> None:
+    def __init__(self, *, menus_later: bool = False) -> None:
         super().__init__()
         self.setObjectName("mainWindow")
         self.setWindowTitle("Assistant")
@@ -159,7 +159,15 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(splitter)
         self.splitter = splitter
 
-        self._build_menus()
+        bar = self.menuBar()
+        self._menus = [bar.addMenu(title) for title in ("&File", "&Edit", "&View")]
+        self.help_menu = bar.addMenu("&Help")
+        self._menus_built = False
+        if menus_later:  # the app builds them right after the first frame (or when one is opened first)
+            for menu in self._menus:
+                menu.aboutToShow.connect(self.build_menus)
+        else:
+            self.build_menus()
         self.model_picker.activated.connect(lambda _i: self.modelChosen.emit(self.model_picker.currentText().strip()))
         self.model_picker.lineEdit().editingFinished.connect(self._model_edited)
         self.conv_settings_button.clicked.connect(self.conversationSettingsRequested)
@@ -168,9 +176,13 @@ class MainWindow(QMainWindow):
         # window is built, re-polishes the widgets below each one (7-10 ms more before the first frame).
         self.setStyleSheet(window_stylesheet(self.budget_notice.objectName(), self.breaker_notice.objectName()))
 
-    def _build_menus(self) -> None:
-        bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
+    def build_menus(self) -> None:
+        """The menus' actions and their shortcuts. Not needed for the window's first frame (QAction,
+        QKeySequence and a dozen actions: ~2 ms), so the app asks for them right after it."""
+        if self._menus_built:
+            return
+        self._menus_built = True
+        file_menu, edit_menu, view_menu = self._menus
         new = QAction("&New chat", self)
         _set_shortcut(new, QKeySequence.StandardKey.New)
         new.triggered.connect(self.sidebar.newRequested)
@@ -191,7 +203,6 @@ class MainWindow(QMainWindow):
         quit_action.triggered.connect(self.close)
         file_menu.addAction(quit_action)
 
-        edit_menu = bar.addMenu("&Edit")
         find = QAction("&Search conversations", self)
         _set_shortcut(find, QKeySequence.StandardKey.Find)
         find.triggered.connect(lambda: (self.sidebar.search.setFocus(), self.sidebar.search.selectAll()))
@@ -207,7 +218,6 @@ class MainWindow(QMainWindow):
         models.triggered.connect(self.refreshModelsRequested)
         edit_menu.addAction(models)
 
-        view_menu = bar.addMenu("&View")
         usage = QAction("&Usage…", self)
         _set_shortcut(usage, "Ctrl+Shift+U")
         usage.triggered.connect(lambda: self.usageRequested.emit("spending"))
@@ -215,8 +225,6 @@ class MainWindow(QMainWindow):
         limits = QAction("&Budgets && limits…", self)
         limits.triggered.connect(lambda: self.usageRequested.emit("budgets"))
         view_menu.addAction(limits)
-
-        self.help_menu = bar.addMenu("&Help")
 
     def _model_edited(self) -> None:
         text = self.model_picker.currentText().strip()

@@ -24,11 +24,11 @@ from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QLabel, QScrollArea, QVBoxLayout, QWidget
 
-from assistant_app.core.gc_quiet import QuietHold
 from assistant_app.ui import qt_values as qv
 from assistant_app.ui.message_style import MESSAGE_VIEW_QSS
 
 if TYPE_CHECKING:
+    from assistant_app.core.gc_quiet import QuietHold
     from assistant_app.ui.message_bubble import MessageWidget
     from assistant_app.ui.message_model import MessageItem, StreamBuffer
 
@@ -94,8 +94,7 @@ class MessageView(QWidget):
 
         self._items: list[MessageItem] = []
         self._streams: dict[int, StreamBuffer] = {}
-        self._gc_hold = QuietHold()  # no full garbage collection while a reply streams (core/gc_quiet.py)
-        self.destroyed.connect(functools.partial(QuietHold.set, self._gc_hold, False))
+        self._quiet: QuietHold | None = None  # see _gc_quiet
         self._rows: dict[int, MessageWidget] = {}
         self._first = 0  # rows exist exactly for self._items[self._first : self._end]
         self._end = 0
@@ -190,7 +189,7 @@ class MessageView(QWidget):
         item = dataclasses.replace(item, status="streaming", error=None)
         buffer = StreamBuffer(item.content)
         self._streams[item.id] = buffer
-        self._gc_hold.set(True)
+        self._gc_quiet(True)
         index = self._index_of(item.id)
         if index is None:
             self.append_message(item)
@@ -215,7 +214,7 @@ class MessageView(QWidget):
         import dataclasses
 
         buffer = self._streams.pop(item.id, None)
-        self._gc_hold.set(bool(self._streams))
+        self._gc_quiet(bool(self._streams))
         text = item.content or (buffer.text() if buffer is not None else "")
         status = "complete" if item.status == "streaming" else item.status
         final = dataclasses.replace(item, content=text, status=status)
@@ -234,7 +233,7 @@ class MessageView(QWidget):
         for item in self._items[index:]:
             self._remove_row(item.id)
             self._streams.pop(item.id, None)
-        self._gc_hold.set(bool(self._streams))
+        self._gc_quiet(bool(self._streams))
         del self._items[index:]
         self._end = min(self._end, len(self._items))
         self._first = min(self._first, self._end)
@@ -257,7 +256,7 @@ class MessageView(QWidget):
             self._remove_row(message_id)
         self._items = []
         self._streams.clear()
-        self._gc_hold.set(False)
+        self._gc_quiet(False)
         self._first = self._end = 0
         self._anchor = None
         self._placeholder.hide()
@@ -457,6 +456,18 @@ class MessageView(QWidget):
             row.attach_stream(buffer)
             row.flush_stream()
         return row
+
+    def _gc_quiet(self, on: bool) -> None:
+        """No full garbage collection while a reply streams (core/gc_quiet.py; loaded with the first
+        stream, not before the window's first frame)."""
+        if self._quiet is None:
+            if not on:
+                return
+            from assistant_app.core.gc_quiet import QuietHold
+
+            self._quiet = QuietHold()
+            self.destroyed.connect(functools.partial(QuietHold.set, self._quiet, False))
+        self._quiet.set(on)
 
     def _tune_container(self) -> None:
         """Let Qt scroll the transcript by moving pixels: an opaque container whose contents stay put when

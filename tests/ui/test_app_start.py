@@ -42,6 +42,10 @@ def test_window_first_then_controllers_and_the_requests_made_meanwhile(qloop, qt
             assert window.isVisible() and early.partial_list
             assert sidebar.list.count() == composition.FIRST_SCREEN_ROWS
             assert window.model_picker.currentText()  # the default model is already shown
+            # Built right after the first frame: the menus' actions with their shortcuts, the app icon.
+            new_chat = [a for a in window.menuBar().actions()[0].menu().actions() if a.text() == "&New chat"]
+            assert new_chat and not new_chat[0].shortcut().isEmpty()
+            assert not QApplication.windowIcon().isNull()
             oldest_shown = ids[-composition.FIRST_SCREEN_ROWS]  # most recent first
             sidebar.conversationSelected.emit(oldest_shown)  # clicked before anyone listens
 
