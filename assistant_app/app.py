@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import sys
 import traceback
 from typing import TYPE_CHECKING
@@ -40,6 +39,8 @@ def _close_on_signals(window) -> None:
     Python runs signal handlers only when the interpreter gets control; Qt's event loop can wait
     in C for a long time, so a wake-up fd tied to a QSocketNotifier hands control back at once.
     """
+    import signal
+
     from PySide6.QtCore import QSocketNotifier
 
     if sys.platform == "win32":
@@ -157,7 +158,6 @@ def _show_window(app) -> _EarlyWindow:
     window = MainWindow(menus_later=True)
     early = _EarlyWindow(paths, window, IntentBuffer(window_intents(window)), partial_list=not first.complete)
     window.closing.connect(lambda: setattr(early, "closed", True))
-    _close_on_signals(window)
     if first.geometry:
         window.restoreGeometry(QByteArray.fromBase64(first.geometry.encode()))
     # A screenful of conversations now, the rest once the controllers run (1,000 rows: ~7 ms).
@@ -180,6 +180,7 @@ def _show_window(app) -> _EarlyWindow:
     def first_frame() -> None:
         if os.environ.get("ASSISTANT_APP_EXIT_AFTER_SHOWN"):
             _report_shown_and_close(window)
+        _close_on_signals(window)  # before it, SIGTERM's default (quit) loses nothing: nothing is open yet
         loader.start()
         poll.start()
         # What the first frame does not show: the menus' actions and shortcuts, the window icon (the

@@ -13,19 +13,19 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections import namedtuple
 from pathlib import Path
-from typing import NamedTuple
 
 # The defaults of core/settings.py's Settings and its default provider.
 _DEFAULT_PROVIDER = "openai"
 _DEFAULT_MODEL = "gpt-4o-mini"
 
 
-class FirstScreen(NamedTuple):
-    geometry: str  # base64 of QWidget.saveGeometry(), "" when none is saved
-    model: str  # the active provider's default model, else the app's default model
-    conversations: list[tuple[int, str]]  # (id, title), most recently active first
-    complete: bool  # False when there are more conversations than were read (or none could be read)
+# geometry: base64 of QWidget.saveGeometry() ("" when none is saved); model: the active provider's default
+# model, else the app's; conversations: (id, title) pairs, most recently active first; complete: False
+# when there are more conversations than were read (or none could be read). collections.namedtuple,
+# not typing.NamedTuple: that one compiles each annotation, ~1 ms before the first frame.
+FirstScreen = namedtuple("FirstScreen", "geometry model conversations complete")
 
 
 def read_first_screen(settings_file: Path, database: Path, rows: int) -> FirstScreen:

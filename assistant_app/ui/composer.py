@@ -10,14 +10,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QMimeData, Signal
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from assistant_app.ui import qt_values as qv
 
-if TYPE_CHECKING:  # a type only (typing.Protocol classes cost time to create, before the first frame)
+if TYPE_CHECKING:  # types only (creating them costs time before the first frame)
     from typing import Protocol
+
+    from PySide6.QtCore import QMimeData
+    from PySide6.QtGui import QKeyEvent
 
     class MimeHandler(Protocol):
         def can_take(self, mime: QMimeData) -> bool: ...

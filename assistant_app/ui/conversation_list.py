@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections import namedtuple
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QPoint, QTimer, Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -18,22 +19,17 @@ from PySide6.QtWidgets import (
 
 from assistant_app.ui import qt_values as qv
 
+if TYPE_CHECKING:
+    from PySide6.QtCore import QPoint
+
 ID_ROLE = qv.USER_ROLE
 MESSAGE_ROLE = qv.USER_ROLE + 1
 HIT_ROLE = qv.USER_ROLE + 2  # (title, snippet with match marks) of a search result
 
 
-class ConversationRow(NamedTuple):  # NamedTuples, not dataclasses: loaded before the first frame
-    id: int
-    title: str
-    subtitle: str = ""
-
-
-class SearchRow(NamedTuple):
-    conversation_id: int
-    message_id: int | None
-    title: str
-    snippet: str
+# Plain namedtuples (typing.NamedTuple compiles each annotation: time before the first frame).
+ConversationRow = namedtuple("ConversationRow", "id title subtitle", defaults=("",))
+SearchRow = namedtuple("SearchRow", "conversation_id message_id title snippet")  # message_id None: the title
 
 
 class ConversationList(QWidget):

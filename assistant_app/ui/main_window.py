@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QSize, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -22,6 +23,9 @@ from assistant_app.ui.conversation_list import ConversationList
 from assistant_app.ui.message_view import MessageView
 from assistant_app.ui.notice_bar import NoticeBar
 from assistant_app.ui.style import window_stylesheet
+
+if TYPE_CHECKING:  # loaded with the menus, after the first frame
+    from PySide6.QtGui import QAction, QCloseEvent
 
 
 class ElidedLabel(QLabel):
@@ -74,10 +78,12 @@ class ElidedLabel(QLabel):
         super().setText(shown)
 
 
-def _set_shortcut(action: QAction, key: QKeySequence.StandardKey | str, fallback: str = "") -> None:
-    """The platform's bindings for a standard key (or the given sequence), ``fallback`` when the platform
-    has none. Through ``setShortcuts``: resolving ``setShortcut``'s overloads builds Qt's whole enum
-    namespace (see ui/qt_values.py)."""
+def _set_shortcut(action: QAction, key: object, fallback: str = "") -> None:
+    """The platform's bindings for a standard key (``QKeySequence.StandardKey``) or the given sequence
+    (a string), ``fallback`` when the platform has none. Through ``setShortcuts``: resolving
+    ``setShortcut``'s overloads builds Qt's whole enum namespace (see ui/qt_values.py)."""
+    from PySide6.QtGui import QKeySequence
+
     if isinstance(key, str):
         keys = [QKeySequence(key)]
     else:
@@ -182,6 +188,8 @@ class MainWindow(QMainWindow):
         if self._menus_built:
             return
         self._menus_built = True
+        from PySide6.QtGui import QAction, QKeySequence
+
         file_menu, edit_menu, view_menu = self._menus
         new = QAction("&New chat", self)
         _set_shortcut(new, QKeySequence.StandardKey.New)

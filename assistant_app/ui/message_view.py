@@ -21,13 +21,14 @@ import functools
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QTimer, Signal
-from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from assistant_app.ui import qt_values as qv
 from assistant_app.ui.message_style import MESSAGE_VIEW_QSS
 
 if TYPE_CHECKING:
+    from PySide6.QtGui import QShowEvent
+
     from assistant_app.core.gc_quiet import QuietHold
     from assistant_app.ui.message_bubble import MessageWidget
     from assistant_app.ui.message_model import MessageItem, StreamBuffer
