@@ -304,7 +304,12 @@ async def _main(app, early: _EarlyWindow) -> int:
     await chat.images.wait()  # a cancelled image generation saves its last preview
     await providers.shutdown()
     await ctx.aclose()
+    first = [(c.id, c.title) for c in ctx.store.list_conversations(limit=FIRST_SCREEN_ROWS)]
     ctx.close()
+    # Nothing writes the database any more: the titles the next start shows first (core/first_screen.py).
+    from assistant_app.core.first_screen import write_snapshot
+
+    write_snapshot(early.paths.database, first)
     return 0
 
 

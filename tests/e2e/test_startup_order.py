@@ -76,3 +76,25 @@ def test_first_frame_does_not_build_the_qt_enum_namespace(tmp_path: Path) -> Non
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=60)  # fmt: skip
     assert run.returncode == 0, run.stdout
     assert "QT_NAMESPACE_BUILT False" in run.stdout, run.stdout
+
+
+def _loaded_before_shown(env: dict[str, str], cwd: Path) -> set[str]:
+    both = subprocess.run([sys.executable, "-X", "importtime", "-m", "assistant_app"], env=env, cwd=cwd,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=60)  # fmt: skip
+    assert both.returncode == 0, both.stdout
+    before = both.stdout.split("SHOWN", 1)[0]
+    return {line.rsplit("|", 1)[1].strip() for line in before.splitlines() if line.count("|") == 2}
+
+
+def test_a_later_start_shows_the_snapshot_titles_without_loading_sqlite(tmp_path: Path) -> None:
+    env = _app_env(tmp_path)
+    seed = (
+        "import sys\nfrom assistant_app.core.store import Store\n"
+        "with Store(sys.argv[1]) as store: store.create_conversation(title='One')\n"
+    )
+    database = tmp_path / "home" / "data" / "assistant.sqlite3"
+    subprocess.run([sys.executable, "-c", seed, str(database)], env=env, check=True, timeout=60)
+    assert "sqlite3" in _loaded_before_shown(env, tmp_path)  # no snapshot yet: the database is read
+    snapshot = database.with_name("first-screen.json")
+    assert snapshot.exists(), "the app writes it as it quits"
+    assert "sqlite3" not in _loaded_before_shown(env, tmp_path)

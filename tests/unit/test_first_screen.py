@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from pathlib import Path
 
 import pytest
 
-from assistant_app.core.first_screen import read_first_screen
+from assistant_app.core import first_screen
+from assistant_app.core.first_screen import read_first_screen, write_snapshot
 from assistant_app.core.settings import ProviderProfile, Settings, load_settings, save_settings
 from assistant_app.core.store import Store
 
@@ -93,3 +95,44 @@ def test_a_bad_settings_file_gives_the_defaults(tmp_path: Path, text: str) -> No
 def test_no_settings_file_gives_the_defaults(tmp_path: Path) -> None:
     first = read_first_screen(tmp_path / "settings.json", tmp_path / "assistant.sqlite3", rows=5)
     assert (first.geometry, first.model) == ("", model_as_settings_say(tmp_path / "settings.json"))
+
+
+def snapshot_of(db: Path) -> None:
+    with Store(db) as store:
+        rows = [(c.id, c.title) for c in store.list_conversations(limit=80)]
+    write_snapshot(db, rows)  # as the app does once its store is closed
+
+
+def test_the_snapshot_gives_the_titles_without_reading_the_database(tmp_path: Path, monkeypatch) -> None:
+    db = tmp_path / "assistant.sqlite3"
+    with Store(db) as store:
+        for i in range(3):
+            store.create_conversation(title=f"Conversation {i}")
+    snapshot_of(db)
+    monkeypatch.setattr(first_screen, "_read_titles", lambda *_a: pytest.fail("read the database"))
+    first = read_first_screen(tmp_path / "settings.json", db, rows=5)
+    assert [t for _i, t in first.conversations] == ["Conversation 2", "Conversation 1", "Conversation 0"]
+    assert not first.complete  # the store lists them again once it is open
+
+
+def test_a_database_written_since_the_snapshot_is_read_itself(tmp_path: Path) -> None:
+    db = tmp_path / "assistant.sqlite3"
+    with Store(db) as store:
+        store.create_conversation(title="Old")
+    st = db.stat()  # the file's time a second back, so the write below surely changes it
+    os.utime(db, ns=(st.st_atime_ns, st.st_mtime_ns - 1_000_000_000))
+    snapshot_of(db)
+    with Store(db) as store:  # e.g. `assistant-app chat` while the window was closed
+        store.create_conversation(title="Added from the command line")
+    first = read_first_screen(tmp_path / "settings.json", db, rows=5)
+    assert [t for _i, t in first.conversations] == ["Added from the command line", "Old"]
+    assert first.complete
+
+
+@pytest.mark.parametrize("text", ["{not json", "[]", json.dumps({"version": 99}), json.dumps({"version": 1})])
+def test_a_bad_snapshot_is_ignored(tmp_path: Path, text: str) -> None:
+    db = tmp_path / "assistant.sqlite3"
+    with Store(db) as store:
+        store.create_conversation(title="Kept")
+    (tmp_path / first_screen.SNAPSHOT_NAME).write_text(text)
+    assert read_first_screen(tmp_path / "settings.json", db, rows=5).conversations[0][1] == "Kept"
