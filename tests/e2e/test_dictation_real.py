@@ -13,6 +13,7 @@ where a missing component fails the run instead of silently testing nothing.
 from __future__ import annotations
 
 import asyncio
+import difflib
 import os
 import shutil
 import subprocess
@@ -91,12 +92,13 @@ def phrase_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def assert_heard_the_phrase(text: str) -> None:
-    """The phrase's words came back, allowing Whisper tiny.en one or two misheard ones (on a loaded 2-core
-    machine it has heard "hello world" as "the low world"). Silence or noise gives nothing like it."""
-    heard = "".join(c if c.isalnum() else " " for c in text.lower()).split()
-    expected = PHRASE.split()
-    assert "world" in heard and "test" in heard, text
-    assert sum(word in heard for word in expected) >= len(expected) // 2, text
+    """The phrase came back, allowing Whisper tiny.en to mishear a word or two: on this loaded 2-core
+    machine it has heard "hello world this is a test" as "the low world is in the test" and "the low
+    world isn't at best" (similarity 0.78 and 0.68). Silence or noise gives nothing like it ("Thank
+    you.", Whisper's usual answer to no speech: 0.23)."""
+    heard = " ".join("".join(c if c.isalnum() else " " for c in text.lower()).split())
+    similarity = difflib.SequenceMatcher(None, heard, PHRASE).ratio()
+    assert similarity >= 0.6 and "world" in heard.split(), f"{text!r} (similarity {similarity:.2f})"
 
 
 class LevelWatch:
